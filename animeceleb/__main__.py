@@ -1,0 +1,5 @@
+"""``python -m animeceleb``: the command-line interface."""
+
+from animeceleb.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,91 @@
+"""``HubModel``: the base of every top-level model, adding strict ``from_pretrained`` / ``save_pretrained``.
+
+Built on ``huggingface_hub.PyTorchModelHubMixin``: a model folder or Hub repo holds ``config.json`` (the model's
+config dataclass) and ``model.safetensors``. Unlike the mixin's defaults, loading here is strict and every failure
+(no folder, offline, wrong model kind, missing or mismatched tensors) becomes a ``CheckpointError`` that says why.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import fields
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+from huggingface_hub import PyTorchModelHubMixin
+from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
+from safetensors import SafetensorError
+from torch import nn
+
+from animeceleb.errors import CheckpointError
+
+T = TypeVar("T", bound="HubModel")
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+
+
+class HubModel(
+    nn.Module,
+    PyTorchModelHubMixin,
+    library_name="animeceleb",
+    repo_url="https://github.com/animeceleb/animeceleb-studio",
+    paper_url="https://arxiv.org/abs/2111.07640",
+    license="mit",
+    tags=["animeceleb", "head-reenactment", "anime"],
+):
+    """A model configured by one frozen config dataclass whose ``model_type`` field names the family."""
+
+    model_type: ClassVar[str]
+
+    @classmethod
+    def from_pretrained(cls: type[T], pretrained_model_name_or_path: str | Path, **kwargs: Any) -> T:
+        """Load ``config.json`` + ``model.safetensors`` from a local folder or a Hub repo id (strictly)."""
+        source = str(pretrained_model_name_or_path)
+        if os.path.isdir(source):
+            _check_model_folder(Path(source), cls.model_type)
+        try:
+            return super().from_pretrained(source, **kwargs)
+        except (LocalEntryNotFoundError, RepositoryNotFoundError, HfHubHTTPError) as error:
+            raise CheckpointError(
+                f"cannot load {source!r}: it is not a local model folder, and the Hub repo could not be reached or "
+                f"is not in the local cache ({type(error).__name__}). Pass a folder with {CONFIG_FILE} and "
+                f"{WEIGHTS_FILE}, or connect once to cache the repo."
+            ) from None
+
+    @classmethod
+    def _from_pretrained(cls, *, model_id: str, strict: bool = True, **kwargs: Any):  # noqa: ANN206
+        if "config" not in kwargs:
+            raise CheckpointError(f"{model_id}: no {CONFIG_FILE} found; a model folder needs one")
+        try:
+            return super()._from_pretrained(model_id=model_id, strict=strict, **kwargs)
+        except (RuntimeError, SafetensorError, FileNotFoundError) as error:
+            raise CheckpointError(f"{model_id}: the weights do not fit a {cls.__name__}: {_first_line(error)}") from None
+
+
+def _check_model_folder(folder: Path, model_type: str) -> None:
+    config_path = folder / CONFIG_FILE
+    if not config_path.is_file() or not (folder / WEIGHTS_FILE).is_file():
+        raise CheckpointError(f"{folder} is not a model folder: it needs {CONFIG_FILE} and {WEIGHTS_FILE}")
+    try:
+        found = json.loads(config_path.read_text(encoding="utf-8")).get("model_type")
+    except (json.JSONDecodeError, AttributeError) as error:
+        raise CheckpointError(f"{config_path} is not a valid JSON config: {error}") from None
+    if found != model_type:
+        raise CheckpointError(f"{folder} holds a {found!r} model, not {model_type!r}")
+
+
+def normalize_config(config: Any, model_type: str) -> None:
+    """Validate a frozen config dataclass in ``__post_init__``: JSON lists become tuples, ``model_type`` must match."""
+    if config.model_type != model_type:
+        raise CheckpointError(f"this config describes a {config.model_type!r} model, not {model_type!r}")
+    for field in fields(config):
+        value = getattr(config, field.name)
+        if isinstance(value, list):
+            object.__setattr__(config, field.name, tuple(value))
+
+
+def _first_line(error: Exception) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return " ".join(lines[:3])[:400]

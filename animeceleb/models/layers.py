@@ -1,0 +1,105 @@
+"""Building blocks shared by Animo and PIRenderer: normalisations, ADAIN, the flow grid and the warp (SPEC 3.1, 3.3).
+
+Ported from the description of the official AnimeCeleb code (itself derived from PIRenderer, Ren et al. 2021).
+One implementation of each block; every numerical convention of the official code is reproduced (SPEC 9.1).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+LEAKY_SLOPE = 0.1  # every LeakyReLU of Animo / PIRenderer (hard-coded in the official code)
+NORM_EPS = 1e-5
+
+
+def leaky_relu(x: torch.Tensor) -> torch.Tensor:
+    """The LeakyReLU used throughout (slope 0.1, never in place)."""
+    return F.leaky_relu(x, LEAKY_SLOPE)
+
+
+class LayerNorm2d(nn.Module):
+    """Normalise each sample over (C, H, W) jointly, then a per-channel affine stored as (C, 1, 1) tensors."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(channels, 1, 1))
+        self.bias = nn.Parameter(torch.zeros(channels, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.layer_norm(x, x.shape[1:], eps=NORM_EPS) * self.weight + self.bias
+
+
+class ADAIN(nn.Module):
+    """Adaptive instance norm: ``IN(x) * (1 + gamma(z)) + beta(z)`` with a per-layer MLP on the descriptor z."""
+
+    def __init__(self, channels: int, descriptor_nc: int, hidden: int = 128) -> None:
+        super().__init__()
+        self.mlp_shared = nn.Sequential(nn.Linear(descriptor_nc, hidden), nn.ReLU())
+        self.mlp_gamma = nn.Linear(hidden, channels)
+        self.mlp_beta = nn.Linear(hidden, channels)
+
+    def forward(self, x: torch.Tensor, descriptor: torch.Tensor) -> torch.Tensor:
+        hidden = self.mlp_shared(descriptor.flatten(1))
+        gamma = self.mlp_gamma(hidden)[:, :, None, None]
+        beta = self.mlp_beta(hidden)[:, :, None, None]
+        return F.instance_norm(x, eps=NORM_EPS) * (1 + gamma) + beta
+
+
+class ConvNormAct(nn.Module):
+    """``Conv -> LayerNorm2d -> LeakyReLU`` (keys ``model.0`` conv, ``model.1`` norm), optionally followed by a pool."""
+
+    def __init__(self, in_nc: int, out_nc: int, kernel_size: int, pool: bool = False) -> None:
+        super().__init__()
+        conv = nn.Conv2d(in_nc, out_nc, kernel_size, padding=kernel_size // 2)
+        layers = [conv, LayerNorm2d(out_nc), nn.LeakyReLU(LEAKY_SLOPE)]
+        if pool:
+            layers.append(nn.AvgPool2d(2))
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+
+class UpConvNormAct(ConvNormAct):
+    """Nearest-neighbour x2 upsampling, then ``Conv 3x3 -> LayerNorm2d -> LeakyReLU``."""
+
+    def __init__(self, in_nc: int, out_nc: int) -> None:
+        super().__init__(in_nc, out_nc, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+
+
+def channels(base: int, maximum: int, level: int) -> int:
+    """Channel width at a level of a pyramid that doubles from ``base`` and saturates at ``maximum``."""
+    return min(base * 2**level, maximum)
+
+
+def flow_to_grid(flow: torch.Tensor) -> torch.Tensor:
+    """Turn a pixel flow (B, 2, h, w) into a ``grid_sample`` grid (B, h, w, 2), x first.
+
+    The base grid uses the endpoint convention (-1 and +1 on the first and last pixel centres) and the flow is scaled
+    by 2 / (n - 1) of the flow grid's own size, exactly as the official code does (SPEC 3.3).
+    """
+    _, _, height, width = flow.shape
+    xs = 2 * (torch.arange(width, dtype=flow.dtype, device=flow.device) / (width - 1)) - 1
+    ys = 2 * (torch.arange(height, dtype=flow.dtype, device=flow.device) / (height - 1)) - 1
+    base = torch.stack([xs.view(1, -1).expand(height, width), ys.view(-1, 1).expand(height, width)], dim=-1)
+    scaled = torch.cat([flow[:, :1] / (width - 1), flow[:, 1:] / (height - 1)], dim=1) * 2
+    return base + scaled.permute(0, 2, 3, 1)
+
+
+def resize_grid(grid: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Resize a sampling grid (B, h, w, 2) to ``size`` bilinearly (align_corners=False); the grid, not a flow."""
+    if tuple(grid.shape[1:3]) == tuple(size):
+        return grid
+    resized = F.interpolate(grid.permute(0, 3, 1, 2), size=size, mode="bilinear", align_corners=False)
+    return resized.permute(0, 2, 3, 1)
+
+
+def warp(features: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+    """Sample ``features`` (B, C, H, W) through ``grid`` resized to (H, W); bilinear, border padding (SPEC 3.3)."""
+    grid = resize_grid(grid, tuple(features.shape[2:]))
+    return F.grid_sample(features, grid, mode="bilinear", padding_mode="border", align_corners=False)
