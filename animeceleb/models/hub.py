@@ -38,6 +38,7 @@ class HubModel(
     """A model configured by one frozen config dataclass whose ``model_type`` field names the family."""
 
     model_type: ClassVar[str]
+    config_class: ClassVar[type]
 
     @classmethod
     def from_pretrained(cls: type[T], pretrained_model_name_or_path: str | Path, **kwargs: Any) -> T:
@@ -58,6 +59,8 @@ class HubModel(
     def _from_pretrained(cls, *, model_id: str, strict: bool = True, **kwargs: Any):  # noqa: ANN206
         if "config" not in kwargs:
             raise CheckpointError(f"{model_id}: no {CONFIG_FILE} found; a model folder needs one")
+        if isinstance(kwargs["config"], dict):
+            kwargs["config"] = config_from_json(cls.config_class, kwargs["config"])
         try:
             return super()._from_pretrained(model_id=model_id, strict=strict, **kwargs)
         except (RuntimeError, SafetensorError, FileNotFoundError) as error:
@@ -74,6 +77,14 @@ def _check_model_folder(folder: Path, model_type: str) -> None:
         raise CheckpointError(f"{config_path} is not a valid JSON config: {error}") from None
     if found != model_type:
         raise CheckpointError(f"{folder} holds a {found!r} model, not {model_type!r}")
+
+
+def config_from_json(config_class: type, values: dict[str, Any]) -> Any:
+    """Rebuild a config dataclass from ``config.json`` values; unknown fields are an error, not silently dropped."""
+    unknown = sorted(set(values) - {field.name for field in fields(config_class)})
+    if unknown:
+        raise CheckpointError(f"unknown {config_class.__name__} fields in {CONFIG_FILE}: {', '.join(unknown)}")
+    return config_class(**values)
 
 
 def normalize_config(config: Any, model_type: str) -> None:
