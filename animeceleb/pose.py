@@ -93,7 +93,9 @@ def validate_poses(values: np.ndarray | torch.Tensor | Sequence[float] | Sequenc
     for row, column in zip(*np.nonzero(~np.isfinite(array)), strict=True):
         raise InputError(f"pose value {POSE_NAMES[column]} (row {row}) is not finite: {array[row, column]}")
     _check_range(array, MORPHS, 0.0, 1.0, "morph weights lie in [0, 1]")
-    _check_range(array, ANGLES, -ANGLE_LIMIT, ANGLE_LIMIT, f"head angles lie in [-{ANGLE_LIMIT:g}, {ANGLE_LIMIT:g}] degrees")
+    _check_range(
+        array, ANGLES, -ANGLE_LIMIT, ANGLE_LIMIT, f"head angles lie in [-{ANGLE_LIMIT:g}, {ANGLE_LIMIT:g}] degrees"
+    )
     if np.abs(array[:, ANGLES]).max(initial=0.0) > ANGLE_RANGE:
         warnings.warn(f"head angles beyond +-{ANGLE_RANGE:g} degrees are outside the trained range", stacklevel=2)
     return array
@@ -205,6 +207,7 @@ def coeffs_to_motion(coeffs: torch.Tensor | np.ndarray) -> torch.Tensor:
 def mix_motion(driver: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Cross-domain motion (SPEC 2.4): expression and angles of ``driver``, translation of ``target``."""
     if driver.shape != target.shape or driver.shape[-1] != MOTION_DIM:
-        raise InputError(f"expected two motion batches of shape (B, {MOTION_DIM}); got {tuple(driver.shape)}, "
-                         f"{tuple(target.shape)}")
+        raise InputError(
+            f"expected two motion batches of shape (B, {MOTION_DIM}); got {tuple(driver.shape)}, {tuple(target.shape)}"
+        )
     return torch.cat([driver[:, :MIX_SPLIT], target[:, MIX_SPLIT:]], dim=1)

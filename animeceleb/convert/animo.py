@@ -1,4 +1,4 @@
-"""Official Animo and PIRenderer Lightning state dicts -> our modules: key renames and sizes read from shapes (SPEC 5)."""
+"""Official Animo and PIRenderer state dicts -> our modules: key renames, sizes read from shapes (SPEC 5)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,9 @@ def extract_pirender(state_dict: StateDict, ema: bool) -> StateDict:
     """Keep ``generator.*`` (or the EMA copy ``generator_ema.*`` with ``--ema``), dropping the perceptual VGG."""
     prefix = "generator_ema." if ema else "generator."
     if not any(key.startswith(prefix) for key in state_dict):
-        raise CheckpointError(f"no {prefix}* weights in this checkpoint" + (" (it was not trained with EMA)" if ema else ""))
+        raise CheckpointError(
+            f"no {prefix}* weights in this checkpoint" + (" (it was not trained with EMA)" if ema else "")
+        )
     weights = strip_prefix(state_dict, prefix + "mapping_net.", "mapping_net.")
     weights |= strip_prefix(state_dict, prefix + "warpping_net.", "renderer.warping_net.")
     weights |= strip_prefix(state_dict, prefix + "editing_net.", "renderer.editing_net.")
@@ -38,7 +40,9 @@ def infer_mapping(weights: StateDict) -> dict[str, int]:
     """MappingNet sizes and the ADAIN hidden width."""
     first = shape(weights, "mapping_net.first.0.weight")
     if len(first) != 2:
-        raise CheckpointError("this checkpoint uses the multi-frame (Conv1d) MappingNet, which no official config enables")
+        raise CheckpointError(
+            "this checkpoint uses the multi-frame (Conv1d) MappingNet, which no official config enables"
+        )
     hidden = next((value.shape[0] for key, value in weights.items() if key.endswith("mlp_shared.0.weight")), 128)
     layers = len(indices(weights, r"mapping_net\.encoder(\d+)\."))
     return {"coeff_nc": first[1], "descriptor_nc": first[0], "mapping_layers": layers, "adain_hidden": hidden}
@@ -54,7 +58,9 @@ def infer_renderer(weights: StateDict, prefix: str, warp_features: bool) -> dict
     expected_in = image_nc if warp_features else 2 * image_nc
     if first_edit[1] != expected_in:
         variant = "Animo (feature warping)" if warp_features else "PIRenderer (source + warped source)"
-        raise CheckpointError(f"the editing net takes {first_edit[1]} input channels, not the {expected_in} of the {variant} variant")
+        raise CheckpointError(
+            f"the editing net takes {first_edit[1]} input channels, not the {expected_in} of the {variant} variant"
+        )
     last = len(edit_levels) - 1
     return {
         "image_nc": image_nc,
@@ -71,7 +77,9 @@ def infer_renderer(weights: StateDict, prefix: str, warp_features: bool) -> dict
 
 def infer_animo_config(weights: StateDict) -> AnimoConfig:
     """AnimoConfig from our keys; both domains must agree on their sizes."""
-    domains = [domain for domain in ANIMO_DOMAINS.values() if any(k.startswith(f"renderers.{domain}.") for k in weights)]
+    domains = [
+        domain for domain in ANIMO_DOMAINS.values() if any(k.startswith(f"renderers.{domain}.") for k in weights)
+    ]
     if not domains:
         raise CheckpointError("no warpping_netA/warpping_netV weights: not an Animo checkpoint")
     sizes = [infer_renderer(weights, f"renderers.{domain}.", warp_features=True) for domain in domains]

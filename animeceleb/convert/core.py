@@ -35,7 +35,11 @@ def read_state_dict(path: str | Path) -> tuple[StateDict, dict[str, object]]:
     if not isinstance(loaded, Mapping):
         raise CheckpointError(f"{path} holds a {type(loaded).__name__}, not a checkpoint dictionary")
     state = loaded.get("state_dict", loaded)
-    tensors = {key: value for key, value in state.items() if isinstance(value, torch.Tensor)} if isinstance(state, Mapping) else {}
+    tensors = (
+        {key: value for key, value in state.items() if isinstance(value, torch.Tensor)}
+        if isinstance(state, Mapping)
+        else {}
+    )
     if not tensors:
         raise CheckpointError(f"{path} has no 'state_dict' of tensors: not a model checkpoint")
     metadata = {key: loaded[key] for key in ("epoch", "global_step", "pytorch-lightning_version") if key in loaded}
@@ -100,7 +104,9 @@ def convert_checkpoint(
     return out_dir
 
 
-def write_model_card(out_dir: Path, model: torch.nn.Module, source: str, metadata: Mapping[str, object], kind: str) -> None:
+def write_model_card(
+    out_dir: Path, model: torch.nn.Module, source: str, metadata: Mapping[str, object], kind: str
+) -> None:
     """A short README.md with Hub metadata saying where the weights came from."""
     parameters = sum(parameter.numel() for parameter in model.parameters())
     trained = ", ".join(f"{key} {value}" for key, value in metadata.items()) or "unknown"

@@ -35,7 +35,7 @@ class Family:
 
 def strip_prefix(state_dict: Mapping[str, torch.Tensor], prefix: str, new_prefix: str = "") -> StateDict:
     """The entries under ``prefix``, renamed to start with ``new_prefix``."""
-    return {new_prefix + key[len(prefix):]: value for key, value in state_dict.items() if key.startswith(prefix)}
+    return {new_prefix + key[len(prefix) :]: value for key, value in state_dict.items() if key.startswith(prefix)}
 
 
 def indices(state_dict: Mapping[str, torch.Tensor], pattern: str) -> list[int]:

@@ -61,7 +61,9 @@ class Animo(HubModel):
         descriptor = self.mapping_net(motion)
         return {"descriptor": descriptor, **self.check_domain(domain).render(source, descriptor)}
 
-    def forward(self, source: torch.Tensor, driving_3dmm: torch.Tensor, domain: str = "anime") -> dict[str, torch.Tensor]:
+    def forward(
+        self, source: torch.Tensor, driving_3dmm: torch.Tensor, domain: str = "anime"
+    ) -> dict[str, torch.Tensor]:
         """source (B, 3, H, W) in ``config.input_range``, driving_3dmm (B, 70) -> descriptor, flow_field, warp_image,
         fake_image."""
         return self.animate(self.encode_source(source, domain), driving_3dmm, domain)

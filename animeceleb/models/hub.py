@@ -64,7 +64,9 @@ class HubModel(
         try:
             return super()._from_pretrained(model_id=model_id, strict=strict, **kwargs)
         except (RuntimeError, SafetensorError, FileNotFoundError) as error:
-            raise CheckpointError(f"{model_id}: the weights do not fit a {cls.__name__}: {_first_line(error)}") from None
+            raise CheckpointError(
+                f"{model_id}: the weights do not fit a {cls.__name__}: {_first_line(error)}"
+            ) from None
 
 
 def _check_model_folder(folder: Path, model_type: str) -> None:

@@ -24,14 +24,16 @@ from animeceleb.models.layers import (
 
 
 class MappingNet(nn.Module):
-    """Motion vector (B, coeff_nc) -> descriptor z (B, descriptor_nc): a linear layer and residual LeakyReLU-linear units."""
+    """Motion vector (B, coeff_nc) -> descriptor z (B, descriptor_nc): a linear layer, then residual LReLU-linear."""
 
     def __init__(self, coeff_nc: int, descriptor_nc: int, layers: int) -> None:
         super().__init__()
         self.first = nn.Sequential(nn.Linear(coeff_nc, descriptor_nc))
         self.layers = layers
         for i in range(layers):
-            self.add_module(f"encoder{i}", nn.Sequential(nn.LeakyReLU(LEAKY_SLOPE), nn.Linear(descriptor_nc, descriptor_nc)))
+            self.add_module(
+                f"encoder{i}", nn.Sequential(nn.LeakyReLU(LEAKY_SLOPE), nn.Linear(descriptor_nc, descriptor_nc))
+            )
 
     def forward(self, motion: torch.Tensor) -> torch.Tensor:
         x = self.first(motion)
@@ -100,7 +102,7 @@ class ADAINEncoder(nn.Module):
 
 
 class ADAINDecoder(nn.Module):
-    """Decoder blocks ``encoder_layers-1`` down to ``encoder_layers-decoder_layers``, each output concatenated with its skip."""
+    """Up blocks from the deepest level, each output concatenated with the matching encoder skip."""
 
     def __init__(
         self, descriptor_nc: int, base_nc: int, max_nc: int, encoder_layers: int, decoder_layers: int, adain_hidden: int
@@ -109,7 +111,9 @@ class ADAINDecoder(nn.Module):
         self.levels = list(range(encoder_layers - decoder_layers, encoder_layers))[::-1]
         for i in self.levels:
             in_nc = channels(base_nc, max_nc, i + 1) * (1 if i == encoder_layers - 1 else 2)
-            self.add_module(f"decoder{i}", ADAINDecoderBlock(in_nc, channels(base_nc, max_nc, i), descriptor_nc, adain_hidden))
+            self.add_module(
+                f"decoder{i}", ADAINDecoderBlock(in_nc, channels(base_nc, max_nc, i), descriptor_nc, adain_hidden)
+            )
         self.output_nc = 2 * channels(base_nc, max_nc, self.levels[-1])
 
     def forward(self, skips: list[torch.Tensor], z: torch.Tensor) -> torch.Tensor:
@@ -213,7 +217,9 @@ class FineEncoder(nn.Module):
         self.layers = layers
         self.first = ConvNormAct(in_nc, base_nc, 7)
         for i in range(layers):
-            self.add_module(f"down{i}", ConvNormAct(channels(base_nc, max_nc, i), channels(base_nc, max_nc, i + 1), 3, pool=True))
+            self.add_module(
+                f"down{i}", ConvNormAct(channels(base_nc, max_nc, i), channels(base_nc, max_nc, i + 1), 3, pool=True)
+            )
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         features = [self.first(x)]
@@ -237,7 +243,14 @@ class FineDecoder(nn.Module):
     """From the deepest feature up: ADAIN res blocks, x2 up block, plus a ``jump`` of the skip at each level."""
 
     def __init__(
-        self, image_nc: int, descriptor_nc: int, base_nc: int, max_nc: int, layers: int, num_res_blocks: int, adain_hidden: int
+        self,
+        image_nc: int,
+        descriptor_nc: int,
+        base_nc: int,
+        max_nc: int,
+        layers: int,
+        num_res_blocks: int,
+        adain_hidden: int,
     ) -> None:
         super().__init__()
         self.layers = layers

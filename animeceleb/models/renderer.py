@@ -42,12 +42,23 @@ class NetsConfig:
     def renderer(self, warp_features: bool) -> DomainRenderer:
         """A WarpingNet + EditingNet pair of this size (Animo variant when ``warp_features``)."""
         warping = WarpingNet(
-            self.image_nc, self.descriptor_nc, self.warp_base_nc, self.warp_max_nc, self.warp_encoder_layers,
-            self.warp_decoder_layers, self.adain_hidden,
+            self.image_nc,
+            self.descriptor_nc,
+            self.warp_base_nc,
+            self.warp_max_nc,
+            self.warp_encoder_layers,
+            self.warp_decoder_layers,
+            self.adain_hidden,
         )
         editing = EditingNet(
-            self.image_nc, self.descriptor_nc, self.edit_base_nc, self.edit_max_nc, self.edit_layers,
-            self.edit_res_blocks, self.adain_hidden, warp_features,
+            self.image_nc,
+            self.descriptor_nc,
+            self.edit_base_nc,
+            self.edit_max_nc,
+            self.edit_layers,
+            self.edit_res_blocks,
+            self.adain_hidden,
+            warp_features,
         )
         return DomainRenderer(warping, editing)
 

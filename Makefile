@@ -1,0 +1,52 @@
+# AnimeCeleb Studio: `make demo` starts the app, `make test` runs every test. Both set up .venv first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+RUNTIME_STAMP := $(VENV)/.runtime-installed
+DEV_STAMP := $(VENV)/.dev-installed
+# Debian packages the tests need (installed by `make system-deps`, which `make test` runs).
+APT_PACKAGES :=
+
+export GRADIO_ANALYTICS_ENABLED := False
+export HF_HUB_DISABLE_TELEMETRY := 1
+
+.PHONY: demo test test-fast lint format system-deps clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(RUNTIME_STAMP): requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(DEV_STAMP): requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@ $(RUNTIME_STAMP)
+
+demo: $(RUNTIME_STAMP)  ## start the app on the embedded default weights (http://127.0.0.1:7860)
+	$(PY) app.py
+
+test: $(DEV_STAMP) system-deps  ## every test but GPU ones
+	$(PY) -m pytest -m "not gpu"
+
+test-fast: $(DEV_STAMP)  ## quick local loop: unit tests only
+	$(PY) -m pytest tests/unit -m "not slow"
+
+lint: $(DEV_STAMP)
+	$(PY) -m ruff check animeceleb tests benchmarks app.py
+	$(PY) -m ruff format --check animeceleb tests benchmarks app.py
+
+format: $(DEV_STAMP)
+	$(PY) -m ruff format animeceleb tests benchmarks app.py
+	$(PY) -m ruff check --fix animeceleb tests benchmarks app.py
+
+system-deps:  ## Debian packages for the tests (needs root or sudo when something is missing)
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

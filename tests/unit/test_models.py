@@ -1,0 +1,102 @@
+"""Model construction, parameter counts, save/load round trips and loading errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from animeceleb.errors import CheckpointError, InputError
+from animeceleb.models import Animo, AnimoConfig, PIRenderer, PIRendererConfig, create_model, load_model
+from tests.conftest import REPO_ROOT
+
+TINY = {"descriptor_nc": 16, "warp_base_nc": 4, "warp_max_nc": 16, "edit_base_nc": 4, "edit_max_nc": 16}
+
+
+def test_official_parameter_counts() -> None:
+    """SPEC section 4: the full-size official configs, counted exactly."""
+    animo = create_model("animo_official")
+    assert sum(p.numel() for p in animo.parameters()) == 43_791_626
+    assert sum(p.numel() for p in animo.mapping_net.parameters()) == 215_552
+    anime = animo.renderers["anime"]
+    assert sum(p.numel() for p in anime.warping_net.parameters()) == 12_707_138
+    assert sum(p.numel() for p in anime.editing_net.parameters()) == 9_080_899
+    assert sum(p.numel() for p in create_model("pirenderer_official").parameters()) == 22_000_197
+
+
+def test_unknown_preset_lists_choices() -> None:
+    with pytest.raises(InputError, match="animo_official"):
+        create_model("animo_huge")
+
+
+@pytest.mark.parametrize("size", [(64, 96), (96, 64)])
+def test_non_square_images(size: tuple[int, int]) -> None:
+    model = Animo(AnimoConfig(**TINY)).eval()
+    with torch.no_grad():
+        out = model(torch.rand(2, 3, *size), torch.randn(2, 70))
+    assert out["fake_image"].shape == (2, 3, *size)
+    assert out["flow_field"].shape == (2, 2, size[0] // 4, size[1] // 4)
+    assert out["descriptor"].shape == (2, 16)
+
+
+def test_dead_residual_branch_has_weights_but_no_effect() -> None:
+    model = PIRenderer(PIRendererConfig(**TINY)).eval()
+    source, pose = torch.rand(1, 3, 64, 64), torch.rand(1, 20)
+    with torch.no_grad():
+        before = model(source, pose)["fake_image"]
+        model.renderer.editing_net.decoder.res0.res0.conv1.weight.add_(1.0)
+        after = model(source, pose)["fake_image"]
+    assert "renderer.editing_net.decoder.res0.res0.norm1.mlp_gamma.weight" in model.state_dict()
+    torch.testing.assert_close(before, after, atol=0, rtol=0)
+
+
+def test_unknown_domain() -> None:
+    model = Animo(AnimoConfig(**TINY, domains=("anime",)))
+    with pytest.raises(InputError, match="available: anime"):
+        model(torch.rand(1, 3, 64, 64), torch.zeros(1, 70), domain="vox")
+
+
+@pytest.mark.parametrize("model", [Animo(AnimoConfig(**TINY)), PIRenderer(PIRendererConfig(**TINY))])
+def test_save_and_load_round_trip(model: torch.nn.Module, tmp_path: Path) -> None:
+    model.save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["model_type"] == model.model_type and config["input_range"] == [0.0, 1.0]
+    loaded = load_model(tmp_path)
+    assert type(loaded) is type(model) and loaded.config == model.config
+    for key, value in model.state_dict().items():
+        torch.testing.assert_close(loaded.state_dict()[key], value, atol=0, rtol=0)
+
+
+def test_loading_errors(tmp_path: Path) -> None:
+    PIRenderer(PIRendererConfig(**TINY)).save_pretrained(tmp_path / "pir")
+    with pytest.raises(CheckpointError, match="'pirenderer' model, not 'animo'"):
+        Animo.from_pretrained(tmp_path / "pir")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CheckpointError, match="not a model folder"):
+        load_model(tmp_path / "empty")
+    Animo(AnimoConfig(**TINY)).save_pretrained(tmp_path / "animo")
+    config = json.loads((tmp_path / "animo" / "config.json").read_text())
+    (tmp_path / "animo" / "config.json").write_text(json.dumps({**config, "descriptor_nc": 32}))
+    with pytest.raises(CheckpointError, match="do not fit"):
+        load_model(tmp_path / "animo")
+    with pytest.raises(CheckpointError, match="not cached|unreachable"):
+        load_model("nobody/not-a-model")
+
+
+def test_hub_repo_loads_from_offline_cache(tmp_path: Path) -> None:
+    """``load_model("org/name")`` resolves through a Hub cache laid out by the test, fully offline."""
+    snapshot = tmp_path / "hub" / "models--animeceleb--tiny-animo" / "snapshots" / ("a" * 40)
+    Animo(AnimoConfig(**TINY)).save_pretrained(snapshot)
+    refs = snapshot.parents[1] / "refs"
+    refs.mkdir()
+    (refs / "main").write_text("a" * 40)
+    code = "from animeceleb.models import load_model; print(type(load_model('animeceleb/tiny-animo')).__name__)"
+    env = {**os.environ, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO_ROOT)}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("Animo")
