@@ -1,0 +1,255 @@
+"""One function per app event: convert widget values, call the pipeline, return arrays or file paths.
+
+Every handler maps ``AnimeCelebError`` to ``gr.Error`` (a message in the page, an exception in ``gradio_client``).
+Models come from one shared ``ModelRegistry``; prepared sources from one ``SourceCache``; per-session data lives in
+``gr.State`` in the layout, never here. Handlers are named after their ``api_name``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+import gradio as gr
+import numpy as np
+
+from animeceleb.data.synthetic import SyntheticCharacter, render, sample_poses
+from animeceleb.driving import preset_poses
+from animeceleb.errors import AnimeCelebError, InputError
+from animeceleb.inference import Animator
+from animeceleb.pose import POSE_DIM, POSE_NAMES, Pose, validate_poses
+from animeceleb.ui.jobs import Progress, VideoDriving, beside_driving, comparison_frames, drive_poses, encode_clip
+from animeceleb.ui.media import LIMITS, OutputFolder, frame_image, frames_for, load_image
+from animeceleb.ui.models import LoadedModel, ModelRegistry, SourceCache
+
+logger = logging.getLogger(__name__)
+
+FileValue = str | dict | None  # an upload: Gradio's payload (events with preprocess=False), a path, or nothing
+P = ParamSpec("P")
+R = TypeVar("R")
+
+REGISTRY = ModelRegistry()
+SOURCES = SourceCache()
+CURRENT_POSE = "current pose"  # the Compare tab's choice of driving by the Pose tab's sliders
+DRIVING_VIDEO = "driving video"  # ... or by the Video tab's driving video
+MOTION_MODES = ("relative", "absolute")  # of a driving video: against the driver's first frames, or a typical face
+CHARACTER_SIZE = 512  # random characters are drawn at this size, then framed like any upload
+
+
+@functools.cache
+def outputs() -> OutputFolder:
+    """The app's temporary output folder, created on first use."""
+    return OutputFolder()
+
+
+def user_errors(handler: Callable[P, R]) -> Callable[P, R]:
+    """Show our errors as a ``gr.Error`` message instead of a generic failure."""
+
+    @functools.wraps(handler)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return handler(*args, **kwargs)
+        except AnimeCelebError as error:
+            raise gr.Error(str(error), title="Cannot do that") from error
+
+    return wrapper
+
+
+def _progress(progress: gr.Progress) -> Progress:
+    return lambda done, total, what: progress((done, total or None), desc=what, unit="frames")
+
+
+@functools.lru_cache(maxsize=32)
+def _framed(path: str, modified_ns: int, framing: str, size: tuple[int, int]) -> np.ndarray:
+    """A source file loaded and framed once per (file version, framing, size); read-only, as it is shared."""
+    image = frame_image(load_image(path), size, framing)
+    image.setflags(write=False)
+    return image
+
+
+def file_path(value: FileValue) -> str | None:
+    """The server path of an upload, given as Gradio's unprocessed payload (``{"path": ...}``) or a plain path."""
+    return value.get("path") if isinstance(value, dict) else value
+
+
+def _source_for(source: FileValue, framing: str, loaded: LoadedModel) -> np.ndarray:
+    path = file_path(source)
+    if not path or not Path(path).is_file():
+        raise InputError("no source image: upload an anime head, pick an example or draw a random character")
+    return _framed(str(path), Path(path).stat().st_mtime_ns, framing, loaded.image_size)
+
+
+def _animator(source: FileValue, framing: str, model: str) -> Animator:
+    loaded = REGISTRY.get(model)
+    return SOURCES.animator(loaded, _source_for(source, framing, loaded))
+
+
+def _pose_array(pose: dict[str, float]) -> np.ndarray:
+    """(1, 20) from slider values by name; missing names are 0 (``None`` too: a cleared number box)."""
+    return Pose.from_dict({name: value for name, value in pose.items() if value is not None}).to_array()[None]
+
+
+@user_errors
+def model_status(model: str) -> str:
+    """Load the chosen model (once) and describe it; a notice when it is not a trained model."""
+    loaded = REGISTRY.get(model)
+    height, width = loaded.image_size
+    status = f"**{loaded.label}** · {type(loaded.model).__name__} · {width}×{height}"
+    return status + (f"\n\n⚠️ {loaded.notice}" if loaded.notice else "")
+
+
+@user_errors
+def prepare_source(source: FileValue, framing: str = "crop", model: str = "default") -> np.ndarray | None:
+    """What the model sees: the source framed and resized to the model's input size."""
+    if not source:
+        return None
+    return _source_for(source, framing, REGISTRY.get(model))
+
+
+@user_errors
+def animate_pose(source: FileValue, model: str = "default", framing: str = "crop", **pose: float) -> np.ndarray:
+    """The source in one pose (slider values by name, see ``POSE_NAMES``)."""
+    return _animator(source, framing, model)(_pose_array(pose))[0]
+
+
+def pose_text(**pose: float) -> str:
+    """The pose as a copyable JSON list of 20 numbers in ``POSE_NAMES`` order."""
+    return json.dumps([round(float(pose[name] or 0.0), 3) for name in POSE_NAMES])
+
+
+@user_errors
+def parse_pose(text: str) -> list[float]:
+    """Slider values from a pasted pose: a JSON list of 20 numbers or an object ``{name: value}``."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InputError(f"the pose is not valid JSON ({error.msg}); paste a list of {POSE_DIM} numbers") from None
+    if isinstance(value, dict):
+        return list(Pose.from_dict(value).values)
+    return [float(number) for number in validate_poses(value)[0]]
+
+
+def reset_pose() -> list[float]:
+    """The neutral pose."""
+    return list(Pose.neutral().values)
+
+
+def random_pose() -> list[float]:
+    """A random pose drawn like the dataset's (sparse expressions, angles within the trained range)."""
+    return [round(float(value), 3) for value in sample_poses(np.random.default_rng(), 1)[0]]
+
+
+def random_character(seed: float | None = None) -> np.ndarray:
+    """A random synthetic anime head (``seed`` makes it reproducible; empty draws a new one)."""
+    rng = np.random.default_rng(None if seed is None else int(seed))
+    return render(SyntheticCharacter.random(rng), Pose.neutral(), CHARACTER_SIZE)
+
+
+@user_errors
+def animate_video(
+    source: FileValue,
+    driving_video: FileValue,
+    model: str = "default",
+    framing: str = "crop",
+    motion: str = "relative",
+    smoothing: float = 0.5,
+    expression_gain: float = 1.0,
+    max_seconds: float = 10.0,
+    use_side_by_side: bool = False,
+    progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's documented way to receive a progress tracker)
+) -> tuple[str, str | None]:
+    """The source driven by the face in a video: (mp4 path, GIF path), with the video's audio."""
+    animator = _animator(source, framing, model)
+    if motion not in MOTION_MODES:
+        raise InputError(f"unknown motion mode {motion!r}; choose one of {', '.join(MOTION_MODES)}")
+    driving = VideoDriving(motion == "relative", float(smoothing), float(expression_gain), float(max_seconds))
+    video = file_path(driving_video)
+    poses, fps = drive_poses(video, driving, progress=_progress(progress))
+    frames = animator.frames(poses)
+    if use_side_by_side:
+        frames = beside_driving(frames, video)
+    clip = encode_clip(frames, len(poses), fps, outputs(), audio_from=video, progress=_progress(progress))
+    return str(clip.mp4), str(clip.gif)
+
+
+@user_errors
+def render_preset(
+    source: FileValue,
+    preset: str = "blink",
+    model: str = "default",
+    framing: str = "crop",
+    seconds: float = 3.0,
+    fps: float = 25.0,
+    progress: gr.Progress = gr.Progress(),  # noqa: B008
+) -> tuple[str, str | None]:
+    """A motion preset (blink, nod, shake, talk, wink, smile) as a short clip: (mp4 path, GIF path)."""
+    frames_for(float(seconds), float(fps))
+    poses = preset_poses(preset, fps=float(fps), seconds=float(seconds))
+    animator = _animator(source, framing, model)
+    clip = encode_clip(animator.frames(poses), len(poses), float(fps), outputs(), progress=_progress(progress))
+    return str(clip.mp4), str(clip.gif)
+
+
+@user_errors
+def compare_models(
+    source: FileValue,
+    models: Sequence[str] = ("default",),
+    framing: str = "crop",
+    driving: str = CURRENT_POSE,
+    driving_video: FileValue = None,
+    seconds: float = 3.0,
+    progress: gr.Progress = gr.Progress(),  # noqa: B008
+    **pose: float,
+) -> tuple[np.ndarray, str | None]:
+    """Every chosen model on the same source and driving, side by side under its name: (grid image, grid mp4).
+
+    ``driving`` is ``"current pose"`` (the pose values; no video), ``"driving video"`` or a preset name.
+    """
+    if not models:
+        raise InputError("choose at least one model to compare")
+    animators = [(REGISTRY.get(key).label, _animator(source, framing, key)) for key in models]
+    if driving == CURRENT_POSE:
+        return next(comparison_frames(animators, _pose_array(pose))), None
+    if driving == DRIVING_VIDEO:
+        poses, fps = drive_poses(
+            file_path(driving_video), VideoDriving(max_seconds=float(seconds)), progress=_progress(progress)
+        )
+    else:
+        fps = 25.0
+        frames_for(float(seconds), fps)
+        poses = preset_poses(driving, fps=fps, seconds=float(seconds))
+    grid = next(comparison_frames(animators, poses[len(poses) // 2 : len(poses) // 2 + 1]))
+    clip = encode_clip(comparison_frames(animators, poses), len(poses), fps, outputs(), use_gif=False)
+    return grid, str(clip.mp4)
+
+
+def dataset_samples(count: float = 12, seed: float | None = 0) -> tuple[list[tuple[np.ndarray, str]], list]:
+    """Synthetic dataset samples: a gallery of (image, caption) and their poses (for ``gr.State``)."""
+    count = max(1, min(int(count), 48))
+    rng = np.random.default_rng(None if seed is None else int(seed))
+    poses = sample_poses(rng, count)
+    characters = [SyntheticCharacter.random(rng) for _ in range(count)]
+    images = [render(character, pose, 256) for character, pose in zip(characters, poses, strict=True)]
+    return [(image, _caption(pose)) for image, pose in zip(images, poses, strict=True)], poses.tolist()
+
+
+def _caption(pose: np.ndarray) -> str:
+    """The non-zero values of a pose, e.g. ``mouth_a 0.62 · head_yaw -12``."""
+    named = Pose(tuple(pose)).to_dict()
+    return " · ".join(f"{name} {value:.2g}" for name, value in named.items() if abs(value) >= 0.01) or "neutral"
+
+
+def select_sample(poses: list, event: gr.SelectData) -> tuple[str, list[float]]:
+    """A clicked dataset sample: its pose as copyable text, and as slider values."""
+    pose = [float(value) for value in poses[event.index]]
+    return json.dumps([round(value, 3) for value in pose]), pose
+
+
+LIMITS_TEXT = (
+    f"Limits: uploads up to {LIMITS.max_file_mb:g} MB and {LIMITS.max_image_pixels / 1e6:g} MP; driving videos up to "
+    f"{LIMITS.max_video_seconds:g} s, {LIMITS.max_video_side} px and {LIMITS.max_video_frames} frames."
+)

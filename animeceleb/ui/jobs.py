@@ -1,0 +1,126 @@
+"""The work behind the app's tabs, Gradio-free: driving videos to poses, poses to clips, comparison grids.
+
+Handlers convert widget values and call these; tests and scripts can call them directly. Rendering streams frames
+to the encoder, so memory stays bounded by the GIF preview (at most ``MAX_GIF_FRAMES`` frames).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from animeceleb.driving import DriveOptions, VideoReader, drive_frames, write_video
+from animeceleb.driving.drive import DEFAULT_FPS
+from animeceleb.inference import Animator
+from animeceleb.pose import MORPH_NAMES
+from animeceleb.ui.media import LIMITS, Limits, OutputFolder, check_video, label_image, side_by_side, write_gif
+
+MAX_GIF_FRAMES = 250  # a GIF holds every frame in memory: longer clips get a GIF of their start only
+
+Progress = Callable[[int, int, str], None]  # (done, total, what is being done)
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A rendered animation.
+
+    Attributes:
+        mp4: h264 video path (with the driving video's audio when it had any).
+        gif: looping GIF of the first ``MAX_GIF_FRAMES`` frames, or ``None`` when not asked for.
+        frames: number of frames in the mp4.
+        fps: frame rate.
+    """
+
+    mp4: Path
+    gif: Path | None
+    frames: int
+    fps: float
+
+
+@dataclass(frozen=True)
+class VideoDriving:
+    """How a driving video becomes poses (see ``animeceleb.driving.DriveOptions``).
+
+    Attributes:
+        relative: motion relative to the driver's first frames (else absolute, against a typical face).
+        smoothing: One Euro smoothing strength in [0, 1].
+        expression_gain: multiplier of every expression morph (head angles keep 1).
+        max_seconds: only this many seconds from the start of the video are used.
+    """
+
+    relative: bool = True
+    smoothing: float = 0.5
+    expression_gain: float = 1.0
+    max_seconds: float = 10.0
+
+    def options(self) -> DriveOptions:
+        """The driving module's options for these settings."""
+        gains = {name: self.expression_gain for name in MORPH_NAMES}
+        return DriveOptions(relative=self.relative, smooth=self.smoothing, gains=gains)
+
+
+def drive_poses(
+    video: str | Path, driving: VideoDriving, *, limits: Limits = LIMITS, progress: Progress | None = None
+) -> tuple[np.ndarray, float]:
+    """Poses (N, 20) from the face in a driving video, and their frame rate; ``InputError`` if there is no face."""
+    info = check_video(video, limits)
+    fps = info.fps or DEFAULT_FPS
+    count = min(round(min(driving.max_seconds, info.duration or driving.max_seconds) * fps), limits.max_video_frames)
+    track = None if progress is None else lambda done, _: progress(done, count, "tracking the face")
+    with VideoReader(video) as reader:
+        frames = itertools.islice(reader, max(count, 1))
+        result = drive_frames(frames, fps, options=driving.options(), progress=track, expected_frames=count)
+    return result.poses, fps
+
+
+def encode_clip(
+    frames: Iterator[np.ndarray],
+    count: int,
+    fps: float,
+    outputs: OutputFolder,
+    *,
+    audio_from: str | Path | None = None,
+    use_gif: bool = True,
+    progress: Progress | None = None,
+) -> Clip:
+    """Encode ``count`` frames as an mp4 (with the audio of ``audio_from``, if any) and optionally a GIF preview."""
+    frames = _counted(frames, count, progress)
+    gif_frames: list[np.ndarray] = []
+    if use_gif:
+        frames = _keeping(frames, gif_frames, MAX_GIF_FRAMES)
+    mp4 = write_video(outputs.new_path(".mp4"), frames, fps, audio_from=audio_from)
+    gif = write_gif(outputs.new_path(".gif"), np.stack(gif_frames), fps) if use_gif else None
+    return Clip(mp4, gif, count, fps)
+
+
+def beside_driving(frames: Iterator[np.ndarray], video: str | Path) -> Iterator[np.ndarray]:
+    """Each frame to the right of the matching driving-video frame (scaled to the same height)."""
+    with VideoReader(video) as reader:
+        for frame, driving in zip(frames, reader, strict=False):
+            yield side_by_side([driving, frame])
+
+
+def _counted(frames: Iterator[np.ndarray], total: int, progress: Progress | None) -> Iterator[np.ndarray]:
+    for index, frame in enumerate(frames):
+        yield frame
+        if progress is not None:
+            progress(index + 1, total, "rendering")
+
+
+def _keeping(frames: Iterator[np.ndarray], kept: list[np.ndarray], limit: int) -> Iterator[np.ndarray]:
+    for frame in frames:
+        if len(kept) < limit:
+            kept.append(frame)
+        yield frame
+
+
+def comparison_frames(animators: Sequence[tuple[str, Animator]], poses: np.ndarray) -> Iterator[np.ndarray]:
+    """Frames with every model's result side by side under its label, one per pose."""
+    streams = [animator.frames(poses) for _, animator in animators]
+    labels = [label for label, _ in animators]
+    for results in zip(*streams, strict=True):
+        yield side_by_side([label_image(image, label) for label, image in zip(labels, results, strict=True)])

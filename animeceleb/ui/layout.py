@@ -1,0 +1,312 @@
+"""The app's page: widgets and event wiring only (the work is in ``handlers``).
+
+``build_demo()`` lays out a source panel (image, framing, model, what the model sees) beside tabs: Pose, Video,
+Presets, Compare, Dataset. Each tab is built by its own function from the shared ``SourcePanel`` (and the pose
+sliders where it needs them), so a new tab is one more function. Nothing is loaded at import or build time.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from animeceleb.driving import PRESETS
+from animeceleb.pose import ANGLE_NAMES, ANGLE_RANGE, POSE_GROUPS, POSE_NAMES
+from animeceleb.ui import handlers
+from animeceleb.ui.media import FRAMING_MODES, IMAGE_TYPES, LIMITS
+from animeceleb.ui.models import DEFAULT_KEY, REPO_ROOT
+
+EXAMPLES_DIR = REPO_ROOT / "examples"
+THEME = gr.themes.Soft(primary_hue="pink", secondary_hue="violet", neutral_hue="slate")
+CSS = """
+#header h1 { margin-bottom: 0; }
+#header p { margin-top: 4px; opacity: 0.8; }
+.pose-group { padding: 6px 10px !important; }
+.pose-group .pose-group-title p { font-weight: 600; margin: 2px 0 -4px 0; }
+"""
+GROUP_TITLES = {"eyes": "👁 Eyes", "brows": "〰 Brows", "mouth": "👄 Mouth", "head": "🙂 Head (degrees)"}
+
+
+# Events that read uploads pass ``preprocess=False``: the handler gets the upload's payload unopened (Gradio has
+# already checked that it is an upload) and our loader applies the limits and explains a corrupt file, where Gradio's
+# preprocessing would open the image first and report a generic error.
+
+
+@dataclass(frozen=True)
+class SourcePanel:
+    """The widgets every tab reads: the source image, its framing and the chosen model."""
+
+    source: gr.Image
+    framing: gr.Radio
+    model: gr.Dropdown
+    status: gr.Markdown
+    model_view: gr.Image
+
+    @property
+    def inputs(self) -> list[gr.components.Component]:
+        """``source, model, framing`` in the order ``handlers.animate_pose`` takes them."""
+        return [self.source, self.model, self.framing]
+
+
+def example_files(suffixes: tuple[str, ...]) -> list[str]:
+    """Files in ``examples/`` with one of ``suffixes``, sorted (none when the folder is absent)."""
+    if not EXAMPLES_DIR.is_dir():
+        return []
+    return sorted(str(path) for path in EXAMPLES_DIR.iterdir() if path.suffix.lower() in suffixes)
+
+
+def build_demo() -> gr.Blocks:
+    """The whole app, queued (no model is loaded until the first request)."""
+    with gr.Blocks(title="AnimeCeleb Studio", analytics_enabled=False, delete_cache=(900, 3600)) as demo:
+        gr.Markdown(
+            "# AnimeCeleb Studio\n"
+            "Animate any anime head with 20 named expression and head-angle controls, a face video or a motion "
+            "preset. Animo ([AnimeCeleb, ECCV 2022](https://arxiv.org/abs/2111.07640)) running on CPU.",
+            elem_id="header",
+        )
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=4, min_width=320):
+                panel = _source_panel()
+            with gr.Column(scale=7, min_width=480), gr.Tabs():
+                sliders = _pose_tab(panel)
+                driving_video = _video_tab(panel)
+                _presets_tab(panel)
+                _compare_tab(panel, sliders, driving_video)
+                _dataset_tab(panel, sliders)
+        gr.Markdown(handlers.LIMITS_TEXT, elem_id="footer")
+        demo.load(handlers.model_status, panel.model, panel.status, api_visibility="private")
+    return demo.queue(default_concurrency_limit=2, max_size=64)
+
+
+def launch_options() -> dict[str, Any]:
+    """``Blocks.launch`` arguments: address from ``GRADIO_SERVER_NAME`` / ``PORT``, theme, upload size limit."""
+    return {
+        "server_name": os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+        "server_port": int(os.environ.get("PORT", "7860")),
+        "theme": THEME,
+        "css": CSS,
+        "max_file_size": f"{LIMITS.max_file_mb:g}mb",
+        "footer_links": ["api", "settings"],
+    }
+
+
+def _source_panel() -> SourcePanel:
+    source = gr.Image(
+        label="Source: an anime head (PNG, JPG, WebP; transparency becomes white)",
+        type="filepath",
+        image_mode=None,
+        sources=["upload", "clipboard"],
+        height=320,
+        elem_id="source-image",
+    )
+    with gr.Row():
+        framing = gr.Radio(list(FRAMING_MODES), value="crop", label="Framing", scale=2, min_width=140)
+        random_button = gr.Button("🎲 Random character", scale=1, min_width=120)
+    examples = example_files(IMAGE_TYPES)
+    if examples:
+        gr.Examples(examples, inputs=source, label="Examples (made by scripts/make_examples.py)", examples_per_page=8)
+    with gr.Accordion("Model", open=True):
+        model = gr.Dropdown(
+            handlers.REGISTRY.choices(),
+            value=DEFAULT_KEY,
+            allow_custom_value=True,
+            label="Model: a listed one, a local model folder or a Hub repo id",
+            info="default = ANIMECELEB_MODEL, else checkpoints/animeceleb-compact",
+        )
+        status = gr.Markdown(elem_id="model-status")
+    model_view = gr.Image(
+        label="What the model sees", interactive=False, height=180, format="png", elem_id="model-view"
+    )
+    panel = SourcePanel(source, framing, model, status, model_view)
+    random_button.click(handlers.random_character, None, source, api_name="random_character")
+    model.change(handlers.model_status, model, status, api_name="load_model")
+    gr.on(
+        [source.change, framing.change, model.change],
+        handlers.prepare_source,
+        [source, framing, model],
+        model_view,
+        api_name="prepare_source",
+        show_progress="hidden",
+        preprocess=False,
+    )
+    return panel
+
+
+def _pose_tab(panel: SourcePanel) -> dict[str, gr.Slider]:
+    with gr.Tab("Pose", id="pose"), gr.Row(equal_height=False):
+        with gr.Column(scale=5, min_width=280):
+            result = gr.Image(label="Result", interactive=False, format="png", height=400, elem_id="pose-result")
+            with gr.Row():
+                reset = gr.Button("↺ Reset", size="sm")
+                randomise = gr.Button("🎲 Randomise", size="sm")
+            pose_box = gr.Textbox(
+                value=handlers.pose_text(**dict.fromkeys(POSE_NAMES, 0.0)),
+                label=f"Pose vector ({len(POSE_NAMES)} values in the order of the sliders)",
+                info="Copy it, or paste a list or a {name: value} object and press Apply",
+                buttons=["copy"],
+                elem_id="pose-vector",
+            )
+            apply = gr.Button("Apply pasted pose", size="sm", variant="secondary")
+        with gr.Column(scale=6, min_width=320):
+            sliders = _pose_sliders()
+    slider_list = [sliders[name] for name in POSE_NAMES]
+    animate = {
+        "fn": handlers.animate_pose,
+        "inputs": panel.inputs,
+        "inputs_kwargs": sliders,
+        "outputs": result,
+        "show_progress": "hidden",
+        "concurrency_id": "pose",
+        "preprocess": False,
+        "concurrency_limit": 2,
+    }
+    gr.on(
+        [slider.input for slider in slider_list] + [panel.model_view.change],
+        trigger_mode="always_last",
+        api_name="animate_pose",
+        **animate,
+    )
+    gr.on(
+        [slider.input for slider in slider_list],
+        handlers.pose_text,
+        inputs_kwargs=sliders,
+        outputs=pose_box,
+        queue=False,
+        show_progress="hidden",
+        api_visibility="private",
+    )
+    for button, fn, inputs in ((reset, handlers.reset_pose, None), (randomise, handlers.random_pose, None)):
+        button.click(fn, inputs, slider_list, api_visibility="private").then(**animate, api_visibility="private").then(
+            handlers.pose_text, inputs_kwargs=sliders, outputs=pose_box, api_visibility="private"
+        )
+    apply.click(handlers.parse_pose, pose_box, slider_list, api_name="parse_pose").success(
+        **animate, api_visibility="private"
+    )
+    return sliders
+
+
+def _pose_sliders() -> dict[str, gr.Slider]:
+    sliders = {}
+    for pair in (("eyes", "brows"), ("mouth", "head")):
+        with gr.Row(equal_height=False):
+            for group in pair:
+                with gr.Column(min_width=150), gr.Group(elem_classes="pose-group"):
+                    gr.Markdown(GROUP_TITLES[group], elem_classes="pose-group-title")
+                    for name in POSE_GROUPS[group]:
+                        sliders[name] = _pose_slider(name)
+    return sliders
+
+
+def _pose_slider(name: str) -> gr.Slider:
+    if name in ANGLE_NAMES:
+        return gr.Slider(-ANGLE_RANGE, ANGLE_RANGE, 0.0, step=0.5, label=name, elem_id=f"slider-{name}")
+    return gr.Slider(0.0, 1.0, 0.0, step=0.01, label=name, elem_id=f"slider-{name}")
+
+
+def _video_tab(panel: SourcePanel) -> gr.Video:
+    with gr.Tab("Video", id="video"):
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=1):
+                driving = gr.Video(label="Driving video: one face", sources=["upload", "webcam"], height=300)
+                examples = example_files((".mp4", ".webm"))
+                if examples:
+                    gr.Examples(examples, inputs=driving, label="Example driving clips")
+            with gr.Column(scale=1):
+                motion = gr.Radio(
+                    list(handlers.MOTION_MODES),
+                    value="relative",
+                    label="Motion",
+                    info="relative: measured against the driver's first frames (recommended)",
+                )
+                smoothing = gr.Slider(0.0, 1.0, 0.5, step=0.05, label="Smoothing")
+                gain = gr.Slider(0.0, 2.0, 1.0, step=0.05, label="Expression gain")
+                seconds = gr.Slider(1, LIMITS.max_video_seconds, 10, step=1, label="Max duration (s)")
+                use_side_by_side = gr.Checkbox(label="Side by side with the driving video")
+                run = gr.Button("Animate video", variant="primary")
+        with gr.Row():
+            video = gr.Video(label="Result (mp4)", buttons=["download"], autoplay=True, loop=True)
+            gif = gr.Image(label="Result (GIF)", type="filepath", interactive=False)
+    run.click(
+        handlers.animate_video,
+        [panel.source, driving, panel.model, panel.framing, motion, smoothing, gain, seconds, use_side_by_side],
+        [video, gif],
+        api_name="animate_video",
+        preprocess=False,
+        concurrency_id="clips",
+        concurrency_limit=1,
+    )
+    return driving
+
+
+def _presets_tab(panel: SourcePanel) -> None:
+    with gr.Tab("Presets", id="presets"):
+        with gr.Row():
+            preset = gr.Radio(list(PRESETS), value=PRESETS[0], label="Motion preset", scale=3)
+            seconds = gr.Slider(1, 10, 3, step=0.5, label="Seconds", scale=1)
+            fps = gr.Slider(10, 30, 25, step=1, label="Frames per second", scale=1)
+        run = gr.Button("Render preset", variant="primary")
+        with gr.Row():
+            video = gr.Video(label="Clip (mp4)", buttons=["download"], autoplay=True, loop=True)
+            gif = gr.Image(label="Clip (GIF)", type="filepath", interactive=False)
+    run.click(
+        handlers.render_preset,
+        [panel.source, preset, panel.model, panel.framing, seconds, fps],
+        [video, gif],
+        api_name="render_preset",
+        preprocess=False,
+        concurrency_id="clips",
+        concurrency_limit=1,
+    )
+
+
+def _compare_tab(panel: SourcePanel, sliders: dict[str, gr.Slider], driving_video: gr.Video) -> None:
+    with gr.Tab("Compare", id="compare"):
+        with gr.Row():
+            models = gr.CheckboxGroup(handlers.REGISTRY.choices(), value=[DEFAULT_KEY], label="Models", scale=3)
+            driving = gr.Dropdown(
+                [handlers.CURRENT_POSE, handlers.DRIVING_VIDEO, *PRESETS],
+                value=handlers.CURRENT_POSE,
+                label="Driving",
+                info="the Pose tab's sliders, the Video tab's driving video, or a preset",
+                scale=2,
+            )
+            seconds = gr.Slider(1, 10, 3, step=0.5, label="Seconds (clips)", scale=1)
+        run = gr.Button("Compare", variant="primary")
+        with gr.Row():
+            grid = gr.Image(label="Side by side", interactive=False, format="png")
+            video = gr.Video(label="Side by side (mp4)", buttons=["download"], autoplay=True, loop=True)
+    run.click(
+        handlers.compare_models,
+        [panel.source, models, panel.framing, driving, driving_video, seconds],
+        [grid, video],
+        inputs_kwargs=sliders,
+        api_name="compare_models",
+        preprocess=False,
+        concurrency_id="clips",
+        concurrency_limit=1,
+    )
+
+
+def _dataset_tab(panel: SourcePanel, sliders: dict[str, gr.Slider]) -> None:
+    with gr.Tab("Dataset", id="dataset"):
+        gr.Markdown("Synthetic AnimeCeleb-style samples (`animeceleb.data.synthetic`) with their pose values.")
+        with gr.Row():
+            count = gr.Slider(4, 48, 12, step=4, label="Samples")
+            seed = gr.Number(0, precision=0, label="Seed")
+            draw = gr.Button("Draw samples", variant="primary")
+        gallery = gr.Gallery(label="Samples", columns=6, height=420, object_fit="contain", allow_preview=False)
+        with gr.Row():
+            selected = gr.Image(label="Selected", type="filepath", interactive=False, height=200)
+            with gr.Column():
+                pose_box = gr.Textbox(label="Its pose vector", buttons=["copy"])
+                with gr.Row():
+                    use_source = gr.Button("Use as source")
+                    use_pose = gr.Button("Apply its pose in the Pose tab")
+    poses = gr.State([])
+    draw.click(handlers.dataset_samples, [count, seed], [gallery, poses], api_name="dataset_samples")
+    gallery.select(handlers.select_sample, poses, [pose_box, selected], api_visibility="private")
+    use_source.click(lambda path: path, selected, panel.source, api_visibility="private")
+    use_pose.click(handlers.parse_pose, pose_box, [sliders[name] for name in POSE_NAMES], api_visibility="private")
