@@ -63,13 +63,39 @@ class ConvNormAct(nn.Module):
 
 
 class UpConvNormAct(ConvNormAct):
-    """Nearest-neighbour x2 upsampling, then ``Conv 3x3 -> LayerNorm2d -> LeakyReLU``."""
+    """Nearest-neighbour x2 upsampling, then ``Conv 3x3 -> LayerNorm2d -> LeakyReLU``.
+
+    The upsample + conv pair is computed as four 2x2 convolutions at the low resolution (one per output phase), which
+    is the same linear map with 2.25x fewer multiplications (see ``upsample_conv3x3``).
+    """
 
     def __init__(self, in_nc: int, out_nc: int) -> None:
         super().__init__(in_nc, out_nc, 3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+        conv, norm, act = self.model
+        return act(norm(upsample_conv3x3(x, conv.weight, conv.bias)))
+
+
+def upsample_conv3x3(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """``conv3x3(pad 1)(nearest_upsample_x2(x))`` computed without materialising the upsampled input.
+
+    Output row 2i+a only sees input rows i-1+a and i+a: with kernel rows (k0, k1, k2) the even phase applies
+    (k0, k1+k2) to rows (i-1, i) and the odd phase (k0+k1, k2) to rows (i, i+1); columns likewise. All four phases
+    are one 2x2 conv over the input padded by 1, whose shifted windows are interleaved into the output.
+    """
+    rows = torch.stack([torch.stack([weight[:, :, 0], weight[:, :, 1] + weight[:, :, 2]], 2),
+                        torch.stack([weight[:, :, 0] + weight[:, :, 1], weight[:, :, 2]], 2)])  # (2, O, I, 2, 3)
+    phases = torch.stack([rows[..., 0], rows[..., 1] + rows[..., 2]], -1), torch.stack(
+        [rows[..., 0] + rows[..., 1], rows[..., 2]], -1
+    )  # per column phase: (2, O, I, 2, 2) over row phases
+    kernel = torch.stack(phases, 1).flatten(0, 2)  # (row phase, column phase, O) -> (4 * O, I, 2, 2)
+    out_nc, (height, width) = weight.shape[0], x.shape[2:]
+    y = F.conv2d(F.pad(x, (1, 1, 1, 1)), kernel, bias.repeat(4))  # (B, 4 * O, H + 1, W + 1)
+    y = y.unflatten(1, (2, 2, out_nc))
+    windows = [[y[:, a, b, :, a : a + height, b : b + width] for b in (0, 1)] for a in (0, 1)]
+    stacked = torch.stack([torch.stack(row, -1) for row in windows], 3)  # (B, O, H, 2, W, 2)
+    return stacked.reshape(x.shape[0], out_nc, 2 * height, 2 * width)
 
 
 def channels(base: int, maximum: int, level: int) -> int:
