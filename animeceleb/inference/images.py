@@ -10,7 +10,7 @@ from animeceleb.errors import InputError
 
 
 def composite_on_white(image: np.ndarray) -> np.ndarray:
-    """RGB uint8 (H, W, 3) from gray, RGB or RGBA uint8; alpha is composited over white as the dataset does (SPEC 6.4)."""
+    """RGB uint8 (H, W, 3) from gray, RGB or RGBA uint8; alpha composited over white like the dataset (SPEC 6.4)."""
     image = np.asarray(image)
     if image.dtype != np.uint8:
         raise InputError(f"expected an 8-bit image; got dtype {image.dtype}")

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from animeceleb.models.hub import HubModel, normalize_config
-from animeceleb.models.layers import channels, resize_grid
+from animeceleb.models.layers import channels, make_coordinate_grid, resize_grid
 
 KP_CONV_SIZE = 7  # the keypoint and jacobian heads are unpadded 7x7 convs, so heatmaps lose 6 pixels per axis
 
@@ -47,6 +47,7 @@ class FOMMConfig:
     kp_variance: float = 0.01  # variance of the keypoint Gaussians fed to dense motion
     model_type: str = "fomm"
     input_range: tuple[float, float] = (0.0, 1.0)  # pixel range the weights expect (official: [0, 1])
+    image_size: tuple[int, int] = (256, 256)  # (height, width) the weights were trained at
 
     def __post_init__(self) -> None:
         normalize_config(self, "fomm")
@@ -57,17 +58,6 @@ class FOMMConfig:
         kp = round(1 / self.kp_scale_factor) * 2**self.kp_num_blocks
         dense = round(1 / self.dense_motion_scale_factor) * 2**self.dense_motion_num_blocks
         return math.lcm(kp, dense, 2**self.num_down_blocks)
-
-
-def make_coordinate_grid(height: int, width: int, like: torch.Tensor) -> torch.Tensor:
-    """A (height, width, 2) grid of (x, y) in [-1, 1] with -1 and 1 on the corner pixel centres.
-
-    Computed as ``2 * (i / (n - 1)) - 1`` in ``like``'s dtype, the official operation order (``linspace`` can differ
-    by one ulp). Sampled with ``align_corners=False`` it is *not* the identity warp: borders mix with the zero padding.
-    """
-    xs = 2 * (torch.arange(width, dtype=like.dtype, device=like.device) / (width - 1)) - 1
-    ys = 2 * (torch.arange(height, dtype=like.dtype, device=like.device) / (height - 1)) - 1
-    return torch.stack([xs.view(1, -1).expand(height, width), ys.view(-1, 1).expand(height, width)], dim=-1)
 
 
 def deform(image: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:

@@ -84,10 +84,15 @@ def upsample_conv3x3(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) 
     (k0, k1+k2) to rows (i-1, i) and the odd phase (k0+k1, k2) to rows (i, i+1); columns likewise. All four phases
     are one 2x2 conv over the input padded by 1, whose shifted windows are interleaved into the output.
     """
-    rows = torch.stack([torch.stack([weight[:, :, 0], weight[:, :, 1] + weight[:, :, 2]], 2),
-                        torch.stack([weight[:, :, 0] + weight[:, :, 1], weight[:, :, 2]], 2)])  # (2, O, I, 2, 3)
-    phases = torch.stack([rows[..., 0], rows[..., 1] + rows[..., 2]], -1), torch.stack(
-        [rows[..., 0] + rows[..., 1], rows[..., 2]], -1
+    rows = torch.stack(
+        [
+            torch.stack([weight[:, :, 0], weight[:, :, 1] + weight[:, :, 2]], 2),
+            torch.stack([weight[:, :, 0] + weight[:, :, 1], weight[:, :, 2]], 2),
+        ]
+    )  # (2, O, I, 2, 3)
+    phases = (
+        torch.stack([rows[..., 0], rows[..., 1] + rows[..., 2]], -1),
+        torch.stack([rows[..., 0] + rows[..., 1], rows[..., 2]], -1),
     )  # per column phase: (2, O, I, 2, 2) over row phases
     kernel = torch.stack(phases, 1).flatten(0, 2)  # (row phase, column phase, O) -> (4 * O, I, 2, 2)
     out_nc, (height, width) = weight.shape[0], x.shape[2:]
@@ -103,6 +108,17 @@ def channels(base: int, maximum: int, level: int) -> int:
     return min(base * 2**level, maximum)
 
 
+def make_coordinate_grid(height: int, width: int, like: torch.Tensor) -> torch.Tensor:
+    """A (height, width, 2) grid of (x, y) in [-1, 1] with -1 and 1 on the corner pixel centres.
+
+    Computed as ``2 * (i / (n - 1)) - 1`` in ``like``'s dtype, the official operation order (``linspace`` can differ
+    by one ulp). Sampled with ``align_corners=False`` it is *not* the identity warp: borders mix with the zero padding.
+    """
+    xs = 2 * (torch.arange(width, dtype=like.dtype, device=like.device) / (width - 1)) - 1
+    ys = 2 * (torch.arange(height, dtype=like.dtype, device=like.device) / (height - 1)) - 1
+    return torch.stack([xs.view(1, -1).expand(height, width), ys.view(-1, 1).expand(height, width)], dim=-1)
+
+
 def flow_to_grid(flow: torch.Tensor) -> torch.Tensor:
     """Turn a pixel flow (B, 2, h, w) into a ``grid_sample`` grid (B, h, w, 2), x first.
 
@@ -110,9 +126,7 @@ def flow_to_grid(flow: torch.Tensor) -> torch.Tensor:
     by 2 / (n - 1) of the flow grid's own size, exactly as the official code does (SPEC 3.3).
     """
     _, _, height, width = flow.shape
-    xs = 2 * (torch.arange(width, dtype=flow.dtype, device=flow.device) / (width - 1)) - 1
-    ys = 2 * (torch.arange(height, dtype=flow.dtype, device=flow.device) / (height - 1)) - 1
-    base = torch.stack([xs.view(1, -1).expand(height, width), ys.view(-1, 1).expand(height, width)], dim=-1)
+    base = make_coordinate_grid(height, width, flow)
     scaled = torch.cat([flow[:, :1] / (width - 1), flow[:, 1:] / (height - 1)], dim=1) * 2
     return base + scaled.permute(0, 2, 3, 1)
 

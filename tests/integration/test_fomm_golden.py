@@ -7,9 +7,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from animeceleb.convert.fomm import extract_fomm, infer_fomm_config
+from animeceleb.convert.fomm import extract_fomm
+from animeceleb.models import load_model
 from animeceleb.models.fomm import FOMM, AntiAliasInterpolation2d
 from animeceleb.models.layers import channels
+from tests.helpers import run_cli
 
 GOLDEN = Path(__file__).resolve().parents[2].parent / "shared" / "golden"
 CHECKPOINT, IO, CONFIG = (
@@ -54,10 +56,14 @@ def weights(official_weights: dict[str, torch.Tensor]) -> dict[str, torch.Tensor
 
 
 @pytest.fixture(scope="module")
-def model(weights: dict[str, torch.Tensor]) -> FOMM:
-    model = FOMM(infer_fomm_config(weights))
-    model.load_state_dict(weights, strict=True)
-    return model.eval()
+def model(tmp_path_factory: pytest.TempPathFactory) -> FOMM:
+    """The official checkpoint converted by the CLI, loaded as a user would."""
+    out = tmp_path_factory.mktemp("fomm")
+    result = run_cli("convert", "--kind", "fomm", str(CHECKPOINT), str(out))
+    assert result.returncode == 0, result.stderr
+    model = load_model(out)
+    assert isinstance(model, FOMM) and not model.training
+    return model
 
 
 @pytest.fixture(scope="module")
