@@ -24,8 +24,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from animeceleb.inference import Animator, image_to_tensor  # noqa: E402
-from animeceleb.models import Animo, create_model, load_model  # noqa: E402
-from animeceleb.models import layers, nets  # noqa: E402
+from animeceleb.models import Animo, create_model, layers, load_model, nets  # noqa: E402  # noqa: E402
 from animeceleb.pose import pose_to_motion  # noqa: E402
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "checkpoints" / "animeceleb-compact"
@@ -121,7 +120,8 @@ def main() -> None:
     rows = []
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, 256x256, {args.frames} frames")
     print(
-        f"{'model':<22}{'method':<10}{'frames/s':>10}{'ms/frame':>10}{'peak RSS MB':>13}{'max |diff|':>12}{'speed-up':>10}"
+        f"{'model':<22}{'method':<10}{'frames/s':>10}{'ms/frame':>10}{'peak RSS MB':>13}"
+        f"{'max |diff|':>12}{'speed-up':>10}"
     )
     for name in args.models:
         if name == "compact default" and not DEFAULT_MODEL.is_dir():
