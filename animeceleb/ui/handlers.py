@@ -21,8 +21,16 @@ from animeceleb.data.synthetic import SyntheticCharacter, render, sample_poses
 from animeceleb.driving import preset_poses
 from animeceleb.errors import AnimeCelebError, InputError
 from animeceleb.inference import Animator
-from animeceleb.pose import POSE_DIM, POSE_NAMES, Pose, validate_poses
-from animeceleb.ui.jobs import Progress, VideoDriving, beside_driving, comparison_frames, drive_poses, encode_clip
+from animeceleb.pose import POSE_DIM, Pose, validate_poses
+from animeceleb.ui.jobs import (
+    Progress,
+    VideoDriving,
+    beside_driving,
+    comparison_drivings,
+    comparison_frames,
+    drive,
+    encode_clip,
+)
 from animeceleb.ui.media import LIMITS, OutputFolder, frame_image, frames_for, load_image
 from animeceleb.ui.models import LoadedModel, ModelRegistry, SourceCache
 
@@ -37,7 +45,9 @@ SOURCES = SourceCache()
 CURRENT_POSE = "current pose"  # the Compare tab's choice of driving by the Pose tab's sliders
 DRIVING_VIDEO = "driving video"  # ... or by the Video tab's driving video
 MOTION_MODES = ("relative", "absolute")  # of a driving video: against the driver's first frames, or a typical face
+PRESET_FPS = 25.0  # frame rate of the presets the Compare tab renders
 CHARACTER_SIZE = 512  # random characters are drawn at this size, then framed like any upload
+MAX_SAMPLES = 48  # most synthetic samples drawn at once in the Dataset tab
 
 
 @functools.cache
@@ -88,6 +98,13 @@ def _animator(source: FileValue, framing: str, model: str) -> Animator:
     return SOURCES.animator(loaded, _source_for(source, framing, loaded))
 
 
+def _pose_animator(source: FileValue, framing: str, model: str) -> Animator:
+    animator = _animator(source, framing, model)
+    if animator.drives_with_frames:
+        raise InputError(f"{model} is driven by a face video, not by poses: use it in the Video or Compare tab")
+    return animator
+
+
 def _pose_array(pose: dict[str, float]) -> np.ndarray:
     """(1, 20) from slider values by name; missing names are 0 (``None`` too: a cleared number box)."""
     return Pose.from_dict({name: value for name, value in pose.items() if value is not None}).to_array()[None]
@@ -113,12 +130,7 @@ def prepare_source(source: FileValue, framing: str = "crop", model: str = "defau
 @user_errors
 def animate_pose(source: FileValue, model: str = "default", framing: str = "crop", **pose: float) -> np.ndarray:
     """The source in one pose (slider values by name, see ``POSE_NAMES``)."""
-    return _animator(source, framing, model)(_pose_array(pose))[0]
-
-
-def pose_text(**pose: float) -> str:
-    """The pose as a copyable JSON list of 20 numbers in ``POSE_NAMES`` order."""
-    return json.dumps([round(float(pose[name] or 0.0), 3) for name in POSE_NAMES])
+    return _pose_animator(source, framing, model)(_pose_array(pose))[0]
 
 
 @user_errors
@@ -168,11 +180,11 @@ def animate_video(
         raise InputError(f"unknown motion mode {motion!r}; choose one of {', '.join(MOTION_MODES)}")
     driving = VideoDriving(motion == "relative", float(smoothing), float(expression_gain), float(max_seconds))
     video = file_path(driving_video)
-    poses, fps = drive_poses(video, driving, progress=_progress(progress))
-    frames = animator.frames(poses)
+    drivers, fps = drive(animator, video, driving, progress=_progress(progress))
+    frames = animator.frames(drivers)
     if use_side_by_side:
         frames = beside_driving(frames, video)
-    clip = encode_clip(frames, len(poses), fps, outputs(), audio_from=video, progress=_progress(progress))
+    clip = encode_clip(frames, len(drivers), fps, outputs(), audio_from=video, progress=_progress(progress))
     return str(clip.mp4), str(clip.gif)
 
 
@@ -189,7 +201,7 @@ def render_preset(
     """A motion preset (blink, nod, shake, talk, wink, smile) as a short clip: (mp4 path, GIF path)."""
     frames_for(float(seconds), float(fps))
     poses = preset_poses(preset, fps=float(fps), seconds=float(seconds))
-    animator = _animator(source, framing, model)
+    animator = _pose_animator(source, framing, model)
     clip = encode_clip(animator.frames(poses), len(poses), float(fps), outputs(), progress=_progress(progress))
     return str(clip.mp4), str(clip.gif)
 
@@ -213,40 +225,47 @@ def compare_models(
         raise InputError("choose at least one model to compare")
     animators = [(REGISTRY.get(key).label, _animator(source, framing, key)) for key in models]
     if driving == CURRENT_POSE:
-        return next(comparison_frames(animators, _pose_array(pose))), None
+        entries, _ = comparison_drivings(animators, poses=_pose_array(pose))
+        return next(comparison_frames(entries)), None
     if driving == DRIVING_VIDEO:
-        poses, fps = drive_poses(
-            file_path(driving_video), VideoDriving(max_seconds=float(seconds)), progress=_progress(progress)
+        settings = VideoDriving(max_seconds=float(seconds))
+        entries, fps = comparison_drivings(
+            animators, video=file_path(driving_video), driving=settings, progress=_progress(progress)
         )
     else:
-        fps = 25.0
-        frames_for(float(seconds), fps)
-        poses = preset_poses(driving, fps=fps, seconds=float(seconds))
-    grid = next(comparison_frames(animators, poses[len(poses) // 2 : len(poses) // 2 + 1]))
-    clip = encode_clip(comparison_frames(animators, poses), len(poses), fps, outputs(), use_gif=False)
-    return grid, str(clip.mp4)
+        frames_for(float(seconds), PRESET_FPS)
+        poses = preset_poses(driving, fps=PRESET_FPS, seconds=float(seconds))
+        entries, fps = comparison_drivings(animators, poses=poses, fps=PRESET_FPS)
+    count = len(entries[0][2])
+    middle = [(label, animator, drivers[count // 2 : count // 2 + 1]) for label, animator, drivers in entries]
+    clip = encode_clip(comparison_frames(entries), count, fps, outputs(), use_gif=False, progress=_progress(progress))
+    return next(comparison_frames(middle)), str(clip.mp4)
 
 
-def dataset_samples(count: float = 12, seed: float | None = 0) -> tuple[list[tuple[np.ndarray, str]], list]:
-    """Synthetic dataset samples: a gallery of (image, caption) and their poses (for ``gr.State``)."""
-    count = max(1, min(int(count), 48))
+def dataset_samples(count: float = 12, seed: float | None = 0) -> tuple[list[tuple[np.ndarray, str]], list[dict]]:
+    """Synthetic dataset samples: a gallery of (image, caption) and the samples themselves (for ``gr.State``)."""
+    count = max(1, min(int(count), MAX_SAMPLES))
     rng = np.random.default_rng(None if seed is None else int(seed))
     poses = sample_poses(rng, count)
-    characters = [SyntheticCharacter.random(rng) for _ in range(count)]
-    images = [render(character, pose, 256) for character, pose in zip(characters, poses, strict=True)]
-    return [(image, _caption(pose)) for image, pose in zip(images, poses, strict=True)], poses.tolist()
+    samples = [{"character": SyntheticCharacter.random(rng).to_dict(), "pose": pose.tolist()} for pose in poses]
+    return [(_sample_image(sample), _caption(sample["pose"])) for sample in samples], samples
 
 
-def _caption(pose: np.ndarray) -> str:
+def _sample_image(sample: dict, size: int = 256) -> np.ndarray:
+    return render(SyntheticCharacter.from_dict(sample["character"]), sample["pose"], size)
+
+
+def _caption(pose: list[float]) -> str:
     """The non-zero values of a pose, e.g. ``mouth_a 0.62 · head_yaw -12``."""
     named = Pose(tuple(pose)).to_dict()
     return " · ".join(f"{name} {value:.2g}" for name, value in named.items() if abs(value) >= 0.01) or "neutral"
 
 
-def select_sample(poses: list, event: gr.SelectData) -> tuple[str, list[float]]:
-    """A clicked dataset sample: its pose as copyable text, and as slider values."""
-    pose = [float(value) for value in poses[event.index]]
-    return json.dumps([round(value, 3) for value in pose]), pose
+def select_sample(samples: list[dict], event: gr.SelectData) -> tuple[str, np.ndarray]:
+    """A clicked dataset sample: its pose as copyable text, and its image redrawn larger (from the session's state,
+    never from a path the browser sends)."""
+    sample = samples[event.index]
+    return json.dumps([round(value, 3) for value in sample["pose"]]), _sample_image(sample, CHARACTER_SIZE)
 
 
 LIMITS_TEXT = (

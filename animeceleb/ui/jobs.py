@@ -15,9 +15,19 @@ import numpy as np
 
 from animeceleb.driving import DriveOptions, VideoReader, drive_frames, write_video
 from animeceleb.driving.drive import DEFAULT_FPS
+from animeceleb.errors import InputError
 from animeceleb.inference import Animator
 from animeceleb.pose import MORPH_NAMES
-from animeceleb.ui.media import LIMITS, Limits, OutputFolder, check_video, label_image, side_by_side, write_gif
+from animeceleb.ui.media import (
+    LIMITS,
+    Limits,
+    OutputFolder,
+    check_video,
+    frame_image,
+    label_image,
+    side_by_side,
+    write_gif,
+)
 
 MAX_GIF_FRAMES = 250  # a GIF holds every frame in memory: longer clips get a GIF of their start only
 
@@ -67,14 +77,43 @@ def drive_poses(
     video: str | Path, driving: VideoDriving, *, limits: Limits = LIMITS, progress: Progress | None = None
 ) -> tuple[np.ndarray, float]:
     """Poses (N, 20) from the face in a driving video, and their frame rate; ``InputError`` if there is no face."""
-    info = check_video(video, limits)
-    fps = info.fps or DEFAULT_FPS
-    count = min(round(min(driving.max_seconds, info.duration or driving.max_seconds) * fps), limits.max_video_frames)
+    count, fps = _frame_budget(video, driving.max_seconds, limits)
     track = None if progress is None else lambda done, _: progress(done, count, "tracking the face")
     with VideoReader(video) as reader:
-        frames = itertools.islice(reader, max(count, 1))
+        frames = itertools.islice(reader, count)
         result = drive_frames(frames, fps, options=driving.options(), progress=track, expected_frames=count)
     return result.poses, fps
+
+
+def driving_frames(
+    video: str | Path, size: tuple[int, int], *, max_seconds: float, limits: Limits = LIMITS
+) -> tuple[list[np.ndarray], float]:
+    """The first frames of a driving video centre-cropped to ``size`` (for models driven by frames, like FOMM)."""
+    count, fps = _frame_budget(video, max_seconds, limits)
+    with VideoReader(video) as reader:
+        return [frame_image(frame, size, "crop") for frame in itertools.islice(reader, count)], fps
+
+
+def drive(
+    animator: Animator,
+    video: str | Path,
+    driving: VideoDriving,
+    *,
+    limits: Limits = LIMITS,
+    progress: Progress | None = None,
+) -> tuple[np.ndarray | list[np.ndarray], float]:
+    """What drives ``animator`` from a video: poses from the face, or the frames themselves (FOMM); and the fps."""
+    if animator.drives_with_frames:
+        return driving_frames(video, animator.image_size, max_seconds=driving.max_seconds, limits=limits)
+    return drive_poses(video, driving, limits=limits, progress=progress)
+
+
+def _frame_budget(video: str | Path, max_seconds: float, limits: Limits) -> tuple[int, float]:
+    """(frames to read, fps) for the first ``max_seconds`` of a checked video."""
+    info = check_video(video, limits)
+    fps = info.fps or DEFAULT_FPS
+    seconds = min(max_seconds, info.duration or max_seconds)
+    return max(1, min(round(seconds * fps), limits.max_video_frames)), fps
 
 
 def encode_clip(
@@ -101,7 +140,7 @@ def beside_driving(frames: Iterator[np.ndarray], video: str | Path) -> Iterator[
     """Each frame to the right of the matching driving-video frame (scaled to the same height)."""
     with VideoReader(video) as reader:
         for frame, driving in zip(frames, reader, strict=False):
-            yield side_by_side([driving, frame])
+            yield side_by_side([driving, frame], height=frame.shape[0])
 
 
 def _counted(frames: Iterator[np.ndarray], total: int, progress: Progress | None) -> Iterator[np.ndarray]:
@@ -118,9 +157,37 @@ def _keeping(frames: Iterator[np.ndarray], kept: list[np.ndarray], limit: int) -
         yield frame
 
 
-def comparison_frames(animators: Sequence[tuple[str, Animator]], poses: np.ndarray) -> Iterator[np.ndarray]:
-    """Frames with every model's result side by side under its label, one per pose."""
-    streams = [animator.frames(poses) for _, animator in animators]
-    labels = [label for label, _ in animators]
+def comparison_drivings(
+    animators: Sequence[tuple[str, Animator]],
+    *,
+    poses: np.ndarray | None = None,
+    fps: float = DEFAULT_FPS,
+    video: str | Path | None = None,
+    driving: VideoDriving | None = None,
+    progress: Progress | None = None,
+) -> tuple[list[tuple[str, Animator, np.ndarray | list[np.ndarray]]], float]:
+    """(label, animator, driving) for each model, and the fps: ``poses`` at ``fps`` drive pose models, else the
+    face in ``video`` does (tracked once); models driven by frames (FOMM) get the video's frames."""
+    driving = driving or VideoDriving()
+    entries = []
+    for label, animator in animators:
+        if animator.drives_with_frames:
+            if video is None:
+                raise InputError(f"{label} is driven by a face video, not poses: compare it on the driving video")
+            frames, fps = driving_frames(video, animator.image_size, max_seconds=driving.max_seconds)
+            entries.append((label, animator, frames))
+            continue
+        if poses is None:
+            poses, fps = drive_poses(video, driving, progress=progress)
+        entries.append((label, animator, poses))
+    return entries, fps
+
+
+def comparison_frames(
+    entries: Sequence[tuple[str, Animator, np.ndarray | list[np.ndarray]]],
+) -> Iterator[np.ndarray]:
+    """Frames with each (label, animator, driving) result side by side under its label."""
+    streams = [animator.frames(driving) for _, animator, driving in entries]
+    labels = [label for label, _, _ in entries]
     for results in zip(*streams, strict=True):
         yield side_by_side([label_image(image, label) for label, image in zip(labels, results, strict=True)])

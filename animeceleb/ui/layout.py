@@ -7,6 +7,7 @@ sliders where it needs them), so a new tab is one more function. Nothing is load
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -24,15 +25,34 @@ THEME = gr.themes.Soft(primary_hue="pink", secondary_hue="violet", neutral_hue="
 CSS = """
 #header h1 { margin-bottom: 0; }
 #header p { margin-top: 4px; opacity: 0.8; }
-.pose-group { padding: 6px 10px !important; }
-.pose-group .pose-group-title p { font-weight: 600; margin: 2px 0 -4px 0; }
+.pose-group { padding: 4px 8px !important; margin-bottom: 10px; }
+.pose-group-title p { font-weight: 700; margin: 4px 2px 0 2px; letter-spacing: 0.02em; }
+.pose-slider { padding: 2px 8px !important; }
+.pose-slider input[type=number] { width: 4.5em; }
+.pose-slider .min_value, .pose-slider .max_value { font-size: 0.75em; opacity: 0.6; }
+#pose-result img, #model-view img, #compare-grid img { width: 100%; height: 100%; object-fit: contain; }
 """
-GROUP_TITLES = {"eyes": "👁 Eyes", "brows": "〰 Brows", "mouth": "👄 Mouth", "head": "🙂 Head (degrees)"}
+GROUP_TITLES = {"eyes": "Eyes", "brows": "Brows", "mouth": "Mouth", "head": "Head (degrees)"}
+POSE_TEXT_JS = "(...values) => JSON.stringify(values.map((value) => Math.round(value * 1000) / 1000))"
+SLIDER_COLUMNS = (("eyes", "brows"), ("head", "mouth"))  # groups stacked in each column of the Pose tab
 
 
 # Events that read uploads pass ``preprocess=False``: the handler gets the upload's payload unopened (Gradio has
 # already checked that it is an upload) and our loader applies the limits and explains a corrupt file, where Gradio's
 # preprocessing would open the image first and report a generic error.
+
+
+@dataclass(frozen=True)
+class PoseControls:
+    """The Pose tab's sliders by pose name, and the event arguments that re-render the result from them."""
+
+    sliders: dict[str, gr.Slider]
+    animate: dict[str, Any]
+
+    @property
+    def slider_list(self) -> list[gr.Slider]:
+        """The sliders in ``POSE_NAMES`` order (the order of ``handlers.parse_pose``'s outputs)."""
+        return [self.sliders[name] for name in POSE_NAMES]
 
 
 @dataclass(frozen=True)
@@ -60,7 +80,9 @@ def example_files(suffixes: tuple[str, ...]) -> list[str]:
 
 def build_demo() -> gr.Blocks:
     """The whole app, queued (no model is loaded until the first request)."""
-    with gr.Blocks(title="AnimeCeleb Studio", analytics_enabled=False, delete_cache=(900, 3600)) as demo:
+    with gr.Blocks(
+        title="AnimeCeleb Studio", analytics_enabled=False, delete_cache=(900, 3600), fill_width=True
+    ) as demo:
         gr.Markdown(
             "# AnimeCeleb Studio\n"
             "Animate any anime head with 20 named expression and head-angle controls, a face video or a motion "
@@ -71,11 +93,11 @@ def build_demo() -> gr.Blocks:
             with gr.Column(scale=4, min_width=320):
                 panel = _source_panel()
             with gr.Column(scale=7, min_width=480), gr.Tabs():
-                sliders = _pose_tab(panel)
+                pose = _pose_tab(panel)
                 driving_video = _video_tab(panel)
                 _presets_tab(panel)
-                _compare_tab(panel, sliders, driving_video)
-                _dataset_tab(panel, sliders)
+                _compare_tab(panel, pose, driving_video)
+                _dataset_tab(panel, pose)
         gr.Markdown(handlers.LIMITS_TEXT, elem_id="footer")
         demo.load(handlers.model_status, panel.model, panel.status, api_visibility="private")
     return demo.queue(default_concurrency_limit=2, max_size=64)
@@ -95,7 +117,8 @@ def launch_options() -> dict[str, Any]:
 
 def _source_panel() -> SourcePanel:
     source = gr.Image(
-        label="Source: an anime head (PNG, JPG, WebP; transparency becomes white)",
+        label="Source image",
+        placeholder="Drop an anime head here: PNG, JPG or WebP (transparency becomes white)",
         type="filepath",
         image_mode=None,
         sources=["upload", "clipboard"],
@@ -104,7 +127,7 @@ def _source_panel() -> SourcePanel:
     )
     with gr.Row():
         framing = gr.Radio(list(FRAMING_MODES), value="crop", label="Framing", scale=2, min_width=140)
-        random_button = gr.Button("🎲 Random character", scale=1, min_width=120)
+        random_button = gr.Button("Random character", scale=1, min_width=120, size="sm")
     examples = example_files(IMAGE_TYPES)
     if examples:
         gr.Examples(examples, inputs=source, label="Examples (made by scripts/make_examples.py)", examples_per_page=8)
@@ -135,15 +158,15 @@ def _source_panel() -> SourcePanel:
     return panel
 
 
-def _pose_tab(panel: SourcePanel) -> dict[str, gr.Slider]:
+def _pose_tab(panel: SourcePanel) -> PoseControls:
     with gr.Tab("Pose", id="pose"), gr.Row(equal_height=False):
         with gr.Column(scale=5, min_width=280):
             result = gr.Image(label="Result", interactive=False, format="png", height=400, elem_id="pose-result")
             with gr.Row():
-                reset = gr.Button("↺ Reset", size="sm")
-                randomise = gr.Button("🎲 Randomise", size="sm")
+                reset = gr.Button("Reset", size="sm")
+                randomise = gr.Button("Randomise", size="sm")
             pose_box = gr.Textbox(
-                value=handlers.pose_text(**dict.fromkeys(POSE_NAMES, 0.0)),
+                value=json.dumps([0] * len(POSE_NAMES), separators=(",", ":")),  # as POSE_TEXT_JS writes it
                 label=f"Pose vector ({len(POSE_NAMES)} values in the order of the sliders)",
                 info="Copy it, or paste a list or a {name: value} object and press Apply",
                 buttons=["copy"],
@@ -169,41 +192,37 @@ def _pose_tab(panel: SourcePanel) -> dict[str, gr.Slider]:
         api_name="animate_pose",
         **animate,
     )
-    gr.on(
-        [slider.input for slider in slider_list],
-        handlers.pose_text,
-        inputs_kwargs=sliders,
-        outputs=pose_box,
-        queue=False,
-        show_progress="hidden",
-        api_visibility="private",
-    )
-    for button, fn, inputs in ((reset, handlers.reset_pose, None), (randomise, handlers.random_pose, None)):
-        button.click(fn, inputs, slider_list, api_visibility="private").then(**animate, api_visibility="private").then(
-            handlers.pose_text, inputs_kwargs=sliders, outputs=pose_box, api_visibility="private"
-        )
+    # The pose vector follows every slider change in the browser: no server round trip.
+    gr.on([slider.change for slider in slider_list], None, slider_list, pose_box, js=POSE_TEXT_JS, queue=False)
+    for button, fn in ((reset, handlers.reset_pose), (randomise, handlers.random_pose)):
+        button.click(fn, None, slider_list, api_visibility="private").then(**animate, api_visibility="private")
     apply.click(handlers.parse_pose, pose_box, slider_list, api_name="parse_pose").success(
         **animate, api_visibility="private"
     )
-    return sliders
+    return PoseControls(sliders, animate)
 
 
 def _pose_sliders() -> dict[str, gr.Slider]:
     sliders = {}
-    for pair in (("eyes", "brows"), ("mouth", "head")):
-        with gr.Row(equal_height=False):
-            for group in pair:
-                with gr.Column(min_width=150), gr.Group(elem_classes="pose-group"):
-                    gr.Markdown(GROUP_TITLES[group], elem_classes="pose-group-title")
-                    for name in POSE_GROUPS[group]:
-                        sliders[name] = _pose_slider(name)
+    with gr.Row(equal_height=False):
+        for groups in SLIDER_COLUMNS:
+            with gr.Column(min_width=150):
+                for group in groups:
+                    with gr.Group(elem_classes="pose-group"):
+                        gr.Markdown(GROUP_TITLES[group], elem_classes="pose-group-title")
+                        for name in POSE_GROUPS[group]:
+                            sliders[name] = _pose_slider(name)
     return sliders
 
 
 def _pose_slider(name: str) -> gr.Slider:
     if name in ANGLE_NAMES:
-        return gr.Slider(-ANGLE_RANGE, ANGLE_RANGE, 0.0, step=0.5, label=name, elem_id=f"slider-{name}")
-    return gr.Slider(0.0, 1.0, 0.0, step=0.01, label=name, elem_id=f"slider-{name}")
+        low, high, step = -ANGLE_RANGE, ANGLE_RANGE, 0.5
+    else:
+        low, high, step = 0.0, 1.0, 0.01
+    return gr.Slider(
+        low, high, 0.0, step=step, label=name, buttons=[], elem_id=f"slider-{name}", elem_classes="pose-slider"
+    )
 
 
 def _video_tab(panel: SourcePanel) -> gr.Video:
@@ -262,7 +281,7 @@ def _presets_tab(panel: SourcePanel) -> None:
     )
 
 
-def _compare_tab(panel: SourcePanel, sliders: dict[str, gr.Slider], driving_video: gr.Video) -> None:
+def _compare_tab(panel: SourcePanel, pose: PoseControls, driving_video: gr.Video) -> None:
     with gr.Tab("Compare", id="compare"):
         with gr.Row():
             models = gr.CheckboxGroup(handlers.REGISTRY.choices(), value=[DEFAULT_KEY], label="Models", scale=3)
@@ -276,13 +295,13 @@ def _compare_tab(panel: SourcePanel, sliders: dict[str, gr.Slider], driving_vide
             seconds = gr.Slider(1, 10, 3, step=0.5, label="Seconds (clips)", scale=1)
         run = gr.Button("Compare", variant="primary")
         with gr.Row():
-            grid = gr.Image(label="Side by side", interactive=False, format="png")
+            grid = gr.Image(label="Side by side", interactive=False, format="png", elem_id="compare-grid")
             video = gr.Video(label="Side by side (mp4)", buttons=["download"], autoplay=True, loop=True)
     run.click(
         handlers.compare_models,
         [panel.source, models, panel.framing, driving, driving_video, seconds],
         [grid, video],
-        inputs_kwargs=sliders,
+        inputs_kwargs=pose.sliders,
         api_name="compare_models",
         preprocess=False,
         concurrency_id="clips",
@@ -290,11 +309,11 @@ def _compare_tab(panel: SourcePanel, sliders: dict[str, gr.Slider], driving_vide
     )
 
 
-def _dataset_tab(panel: SourcePanel, sliders: dict[str, gr.Slider]) -> None:
+def _dataset_tab(panel: SourcePanel, pose: PoseControls) -> None:
     with gr.Tab("Dataset", id="dataset"):
         gr.Markdown("Synthetic AnimeCeleb-style samples (`animeceleb.data.synthetic`) with their pose values.")
         with gr.Row():
-            count = gr.Slider(4, 48, 12, step=4, label="Samples")
+            count = gr.Slider(4, handlers.MAX_SAMPLES, 12, step=4, label="Samples")
             seed = gr.Number(0, precision=0, label="Seed")
             draw = gr.Button("Draw samples", variant="primary")
         gallery = gr.Gallery(label="Samples", columns=6, height=420, object_fit="contain", allow_preview=False)
@@ -305,8 +324,10 @@ def _dataset_tab(panel: SourcePanel, sliders: dict[str, gr.Slider]) -> None:
                 with gr.Row():
                     use_source = gr.Button("Use as source")
                     use_pose = gr.Button("Apply its pose in the Pose tab")
-    poses = gr.State([])
-    draw.click(handlers.dataset_samples, [count, seed], [gallery, poses], api_name="dataset_samples")
-    gallery.select(handlers.select_sample, poses, [pose_box, selected], api_visibility="private")
+    samples = gr.State([])
+    draw.click(handlers.dataset_samples, [count, seed], [gallery, samples], api_name="dataset_samples")
+    gallery.select(handlers.select_sample, samples, [pose_box, selected], api_visibility="private")
     use_source.click(lambda path: path, selected, panel.source, api_visibility="private")
-    use_pose.click(handlers.parse_pose, pose_box, [sliders[name] for name in POSE_NAMES], api_visibility="private")
+    use_pose.click(handlers.parse_pose, pose_box, pose.slider_list, api_visibility="private").success(
+        **pose.animate, api_visibility="private"
+    )

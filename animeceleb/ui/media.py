@@ -72,7 +72,7 @@ def load_image(path: str | Path | None, limits: Limits = LIMITS) -> np.ndarray:
             _check_pixels(*image.size, limits)  # from the header: nothing decoded yet
             image = ImageOps.exif_transpose(image)
             has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-            array = np.asarray(image.convert("RGBA" if has_alpha else "RGB"))
+            array = np.array(image.convert("RGBA" if has_alpha else "RGB"))
     except InputError:
         raise
     except Image.DecompressionBombError:
@@ -112,7 +112,7 @@ def frame_image(image: np.ndarray, size: tuple[int, int], mode: str = "crop") ->
         image = np.pad(image, padding, constant_values=255)
     if image.shape[:2] == (target_height, target_width):
         return np.ascontiguousarray(image)
-    return np.asarray(Image.fromarray(image).resize((target_width, target_height), Image.Resampling.LANCZOS))
+    return np.array(Image.fromarray(image).resize((target_width, target_height), Image.Resampling.LANCZOS))
 
 
 def check_video(path: str | Path | None, limits: Limits = LIMITS) -> VideoInfo:
@@ -140,9 +140,9 @@ def frames_for(seconds: float, fps: float, limits: Limits = LIMITS) -> int:
     return count
 
 
-def side_by_side(images: Sequence[np.ndarray]) -> np.ndarray:
-    """Images placed left to right, each resized to the height of the first."""
-    height = images[0].shape[0]
+def side_by_side(images: Sequence[np.ndarray], height: int | None = None) -> np.ndarray:
+    """Images placed left to right, each resized to ``height`` (default: the height of the first)."""
+    height = height or images[0].shape[0]
     resized = [
         image
         if image.shape[0] == height

@@ -1,0 +1,179 @@
+"""The app's named endpoints through ``gradio_client``, against the real server: outputs, errors, concurrency."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+from animeceleb.driving import read_video, write_video
+from animeceleb.inference import Animator
+from animeceleb.models import load_model
+from animeceleb.pose import Pose
+from animeceleb.ui.media import frame_image, load_image
+from tests.browser.conftest import TINY_IMAGE_SIZE
+from tests.conftest import REPO_ROOT
+
+pytestmark = pytest.mark.timeout(300)
+
+EXAMPLES = REPO_ROOT / "examples"
+SOURCE = EXAMPLES / "character_03.png"
+DRIVING = EXAMPLES / "driving_astronaut.mp4"
+NAMED_ENDPOINTS = (
+    "animate_pose",
+    "animate_video",
+    "render_preset",
+    "compare_models",
+    "prepare_source",
+    "load_model",
+    "random_character",
+    "dataset_samples",
+    "parse_pose",
+)
+
+
+@pytest.fixture(scope="module")
+def client(app_url: str) -> Client:
+    return Client(app_url, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def expected(tiny_models: dict[str, Path]) -> Animator:
+    """The default model of these tests, prepared with the example source exactly as the app frames it."""
+    animator = Animator(load_model(tiny_models["animo"]), batch_size=1)
+    animator.prepare(frame_image(load_image(SOURCE), TINY_IMAGE_SIZE, "crop"))
+    return animator
+
+
+def read_image(path: str) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+def test_every_endpoint_is_named(client: Client) -> None:
+    names = {name.lstrip("/") for name in client.view_api(return_format="dict", print_info=False)["named_endpoints"]}
+    assert set(NAMED_ENDPOINTS) <= names
+
+
+def test_animate_pose_renders_the_model_output_and_follows_the_pose(client: Client, expected: Animator) -> None:
+    neutral = read_image(client.predict(handle_file(SOURCE), api_name="/animate_pose"))
+    posed = read_image(client.predict(handle_file(SOURCE), mouth_a=1.0, head_yaw=15.0, api_name="/animate_pose"))
+    assert neutral.shape == posed.shape == (*TINY_IMAGE_SIZE, 3)
+    pose = Pose.neutral().replace(mouth_a=1.0, head_yaw=15.0)
+    np.testing.assert_allclose(posed, expected([pose])[0], atol=1)
+    np.testing.assert_allclose(neutral, expected([Pose.neutral()])[0], atol=1)
+    assert np.abs(posed.astype(int) - neutral).mean() > 1.0
+
+
+def test_prepare_source_frames_and_composites_on_white(client: Client, tmp_path: Path) -> None:
+    wide = np.zeros((40, 120, 4), np.uint8)  # fully transparent, twice as wide as tall
+    wide[10:30, 50:70] = (255, 0, 0, 255)  # an opaque red square in the middle
+    Image.fromarray(wide).save(tmp_path / "wide.png")
+    padded = read_image(client.predict(handle_file(tmp_path / "wide.png"), "pad", api_name="/prepare_source"))
+    cropped = read_image(client.predict(handle_file(tmp_path / "wide.png"), "crop", api_name="/prepare_source"))
+    assert padded.shape == cropped.shape == (*TINY_IMAGE_SIZE, 3)
+    assert (padded[0] == 255).all() and (cropped[:, 0] == 255).all()  # white padding / transparent border
+    assert tuple(cropped[32, 32]) == (255, 0, 0)
+    assert (cropped[:, :, 1] < 128).sum() > (padded[:, :, 1] < 128).sum()  # cropping zooms in on the square
+
+
+def test_render_preset_writes_an_mp4_and_a_gif_of_the_requested_length(client: Client) -> None:
+    mp4, gif = client.predict(handle_file(SOURCE), "nod", seconds=0.4, fps=10, api_name="/render_preset")
+    frames, info = read_video(mp4)
+    assert frames.shape == (4, *TINY_IMAGE_SIZE, 3) and info.codec == "h264"
+    assert iio.imread(gif).shape[0] == 4
+    assert np.abs(frames[1:].astype(int) - frames[:1]).max() > 0  # the head nods
+
+
+def test_animate_video_follows_the_face_side_by_side(client: Client) -> None:
+    mp4, gif = client.predict(
+        handle_file(SOURCE),
+        handle_file(DRIVING),
+        max_seconds=0.32,
+        use_side_by_side=True,
+        api_name="/animate_video",
+    )
+    frames, _ = read_video(mp4)
+    height, width = TINY_IMAGE_SIZE
+    total_width = width + round(480 * height / 360)  # driving (480x360, scaled to the result's height) | result
+    assert frames.shape[:3] == (8, height, total_width + total_width % 2)  # h264 needs even sizes
+    result = frames[:, :, -width:].astype(int)
+    assert np.abs(result - result[:1]).max() > 0  # the head follows the driving roll
+    assert iio.imread(gif).shape[0] == 8
+
+
+def test_compare_models_labels_each_model(client: Client, tiny_models: dict[str, Path]) -> None:
+    models = ["default", str(tiny_models["pirenderer"])]
+    grid, video = client.predict(
+        handle_file(SOURCE), models, "crop", "current pose", mouth_o=1.0, api_name="/compare_models"
+    )
+    grid = read_image(grid)
+    assert video is None and grid.shape[1] == 2 * TINY_IMAGE_SIZE[1] and grid.shape[0] > TINY_IMAGE_SIZE[0]
+    grid, video = client.predict(handle_file(SOURCE), models, "crop", "blink", seconds=0.4, api_name="/compare_models")
+    frames, _ = read_video(video)
+    assert frames.shape[0] == 10 and frames.shape[2] == 2 * TINY_IMAGE_SIZE[1]
+
+
+def test_model_status_names_the_model_or_the_fallback(client: Client, tiny_models: dict[str, Path]) -> None:
+    assert "animo" in client.predict("default", api_name="/load_model")
+    assert "random weights" in client.predict("random:animo_compact", api_name="/load_model")
+
+
+def test_small_helpers(client: Client) -> None:
+    character = read_image(client.predict(3, api_name="/random_character"))
+    assert character.shape == (512, 512, 3)
+    samples = client.predict(4, 1, api_name="/dataset_samples")
+    assert len(samples) == 4 and all(sample["caption"] for sample in samples)
+    values = client.predict('{"mouth_a": 0.5, "head_roll": -3}', api_name="/parse_pose")
+    assert values[12] == 0.5 and values[18] == -3 and sum(map(abs, values)) == 3.5
+
+
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("bad")
+    (folder / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"not really an image" * 10)
+    write_video(folder / "no_face.mp4", [np.full((64, 64, 3), value, np.uint8) for value in range(0, 200, 20)], 10)
+    return {"corrupt": folder / "corrupt.png", "no_face": folder / "no_face.mp4"}
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("corrupt image", "cannot read corrupt.png as an image"),
+        ("morph out of range", "mouth_a (row 0) is 3"),
+        ("no source", "no source image"),
+        ("unknown model offline", "cannot load 'nobody/no-such-model'"),
+        ("still image as video", "is a still image, not a video"),
+        ("video without a face", "no face found"),
+        ("unknown preset", "unknown motion preset 'dance'"),
+    ],
+)
+def test_bad_inputs_give_clear_errors(client: Client, bad_files: dict[str, Path], case: str, message: str) -> None:
+    source = handle_file(SOURCE)
+    calls = {
+        "corrupt image": lambda: client.predict(handle_file(bad_files["corrupt"]), api_name="/animate_pose"),
+        "morph out of range": lambda: client.predict(source, mouth_a=3.0, api_name="/animate_pose"),
+        "no source": lambda: client.predict(None, api_name="/animate_pose"),
+        "unknown model offline": lambda: client.predict(source, "nobody/no-such-model", api_name="/animate_pose"),
+        "still image as video": lambda: client.predict(source, handle_file(SOURCE), api_name="/animate_video"),
+        "video without a face": lambda: client.predict(
+            source, handle_file(bad_files["no_face"]), api_name="/animate_video"
+        ),
+        "unknown preset": lambda: client.predict(source, "dance", api_name="/render_preset"),
+    }
+    with pytest.raises(AppError, match=re.escape(message)):
+        calls[case]()
+
+
+def test_eight_concurrent_jobs_get_their_own_results(client: Client, expected: Animator) -> None:
+    poses = [Pose.neutral().replace(mouth_a=index / 7, head_yaw=2.0 * index - 7) for index in range(8)]
+    jobs = [client.submit(handle_file(SOURCE), **pose.to_dict(), api_name="/animate_pose") for pose in poses]
+    results = [read_image(job.result(timeout=120)) for job in jobs]
+    for pose, result in zip(poses, results, strict=True):
+        np.testing.assert_allclose(result, expected([pose])[0], atol=1)
+    assert len({result.tobytes() for result in results}) == 8

@@ -1,0 +1,70 @@
+"""The app in headless Chromium (Debian's, installed by ``make system-deps``): upload, move a slider, see it change."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import REPO_ROOT
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SOURCE = REPO_ROOT / "examples" / "character_07.png"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"Chromium not found at {CHROMIUM}; run `make system-deps` (apt package chromium)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def result_pixels(page, tmp_path: Path, name: str) -> np.ndarray:  # noqa: ANN001 (playwright Page)
+    """The pose tab's result image as the page shows it (downloaded from its src)."""
+    source = page.locator("#pose-result img").get_attribute("src")
+    path = tmp_path / name
+    path.write_bytes(page.request.get(source).body())
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+def test_upload_then_a_slider_changes_the_result(browser, app_url: str, tmp_path: Path) -> None:  # noqa: ANN001
+    page = browser.new_page(viewport={"width": 1440, "height": 1100})
+    page.goto(app_url)
+    page.get_by_text("AnimeCeleb Studio").first.wait_for()
+    page.locator("#source-image input[type=file]").set_input_files(SOURCE)
+    page.locator("#model-view img").wait_for()
+    page.locator("#pose-result img").wait_for()
+    before_src = page.locator("#pose-result img").get_attribute("src")
+    before = result_pixels(page, tmp_path, "before.png")
+
+    page.locator("#slider-head_yaw input[type=range]").fill("18")
+    page.wait_for_function(
+        "previous => document.querySelector('#pose-result img')?.getAttribute('src') !== previous", arg=before_src
+    )
+    after = result_pixels(page, tmp_path, "after.png")
+    assert before.shape == after.shape
+    assert np.abs(after.astype(int) - before).mean() > 1.0
+    assert "18" in page.locator("#pose-vector textarea").input_value()
+    page.screenshot(path=tmp_path / "app.png", full_page=True)
+    assert (tmp_path / "app.png").stat().st_size > 10_000
+    page.close()
