@@ -17,8 +17,8 @@ from animeceleb.inference import Animator
 from animeceleb.models import load_model
 from animeceleb.pose import Pose
 from animeceleb.ui.media import frame_image, load_image
-from tests.browser.conftest import TINY_IMAGE_SIZE
 from tests.conftest import REPO_ROOT
+from tests.tiny_models import TINY_IMAGE_SIZE
 
 pytestmark = pytest.mark.timeout(300)
 
