@@ -175,7 +175,7 @@ def _pose_tab(panel: SourcePanel) -> PoseControls:
             apply = gr.Button("Apply pasted pose", size="sm", variant="secondary")
         with gr.Column(scale=6, min_width=320):
             sliders = _pose_sliders()
-    slider_list = [sliders[name] for name in POSE_NAMES]
+    slider_list = list(sliders.values())
     animate = {
         "fn": handlers.animate_pose,
         "inputs": panel.inputs,
@@ -212,7 +212,7 @@ def _pose_sliders() -> dict[str, gr.Slider]:
                         gr.Markdown(GROUP_TITLES[group], elem_classes="pose-group-title")
                         for name in POSE_GROUPS[group]:
                             sliders[name] = _pose_slider(name)
-    return sliders
+    return {name: sliders[name] for name in POSE_NAMES}  # API parameters in pose order
 
 
 def _pose_slider(name: str) -> gr.Slider:

@@ -177,3 +177,14 @@ def test_eight_concurrent_jobs_get_their_own_results(client: Client, expected: A
     for pose, result in zip(poses, results, strict=True):
         np.testing.assert_allclose(result, expected([pose])[0], atol=1)
     assert len({result.tobytes() for result in results}) == 8
+
+
+def test_readme_client_example_runs(app_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    example = re.search(r"```python\n(from gradio_client import .*?)```", readme, re.DOTALL).group(1)
+    assert len(example.strip().splitlines()) == 5
+    monkeypatch.chdir(REPO_ROOT)
+    names: dict[str, object] = {}
+    exec(example.replace("http://127.0.0.1:7860/", app_url), names)  # noqa: S102 (our own README)
+    assert Image.open(names["frame"]).size == TINY_IMAGE_SIZE
+    assert read_video(names["mp4"])[0].shape[0] == 75  # the 3 s driving clip at 25 fps
