@@ -45,16 +45,17 @@ BROW_UP_RAMP = (1.0, 5.0)  # mm above the neutral brow height
 BROW_DOWN_RAMP = (1.0, 4.0)  # mm below it
 MOUTH_OPEN_FULL = 20.0  # mm of extra inner-lip gap that counts as a fully open "a"
 MOUTH_SPREAD_FULL = 10.0  # mm of extra (or less) mouth width that counts as fully spread (or rounded)
-MOUTH_SHAPE_WIDTH = 0.25  # width of each prototype's soft region, in the units above
+MOUTH_SHAPE_WIDTH = 0.2  # width of each prototype's soft region, in the units above
+MOUTH_DEAD_ZONE = 0.05  # prototype weights below this are jitter around the neutral mouth: 0
 # Mouth prototypes as (opening, spread): spread > 0 = wider than neutral, < 0 = rounder. "rest" is the neutral mouth.
 MOUTH_PROTOTYPES: dict[str, tuple[float, float]] = {
     "rest": (0.0, 0.0),
-    "mouth_a": (1.0, 0.1),
-    "mouth_i": (0.3, 0.8),
-    "mouth_u": (0.25, -0.8),
-    "mouth_e": (0.5, 0.7),
-    "mouth_o": (0.6, -0.7),
-    "mouth_smile": (0.0, 0.9),
+    "mouth_a": (1.0, 0.0),
+    "mouth_i": (0.3, 0.9),
+    "mouth_u": (0.3, -0.9),
+    "mouth_e": (0.6, 0.6),
+    "mouth_o": (0.7, -0.6),
+    "mouth_smile": (0.0, 1.0),
 }
 
 
@@ -115,7 +116,7 @@ def features_to_pose(features: FaceFeatures, neutral: FaceFeatures, options: Dri
     spread = (features.mouth_width - neutral.mouth_width) / MOUTH_SPREAD_FULL
     for name, weight in mouth_shape_weights(opening, spread).items():
         if name != "rest":
-            pose[pose_index(name)] = weight
+            pose[pose_index(name)] = _ramp(weight, MOUTH_DEAD_ZONE, 1.0)
     pose *= options.gain_vector()
     pose[MORPHS] = np.clip(pose[MORPHS], 0.0, 1.0)
     pose[ANGLES] = np.clip(pose[ANGLES], -options.angle_limit, options.angle_limit)

@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 
+from animeceleb.errors import InputError
+
 
 class OneEuroFilter:
     """Filters a stream of vectors, one call per sample: ``smoothed = filter(value, timestamp)``.
@@ -22,7 +24,7 @@ class OneEuroFilter:
 
     def __init__(self, *, min_cutoff: float = 1.0, beta: float = 0.0, d_cutoff: float = 1.0) -> None:
         if min_cutoff <= 0 or d_cutoff <= 0 or beta < 0:
-            raise ValueError(f"need min_cutoff > 0, d_cutoff > 0, beta >= 0; got {min_cutoff}, {d_cutoff}, {beta}")
+            raise InputError(f"need min_cutoff > 0, d_cutoff > 0, beta >= 0; got {min_cutoff}, {d_cutoff}, {beta}")
         self.min_cutoff = min_cutoff
         self.beta = beta
         self.d_cutoff = d_cutoff
@@ -68,7 +70,7 @@ def filter_for_strength(strength: float) -> OneEuroFilter | None:
     ``ANGLE_RANGE`` degrees, see ``pose_estimation``), so a blink or a quick turn still passes.
     """
     if not 0.0 <= strength <= 1.0:
-        raise ValueError(f"smoothing strength must lie in [0, 1]; got {strength}")
+        raise InputError(f"smoothing strength must lie in [0, 1]; got {strength}")
     if strength == 0.0:
         return None
     return OneEuroFilter(min_cutoff=10.0 ** (1.0 - 2.0 * strength), beta=0.5, d_cutoff=1.0)
