@@ -34,7 +34,7 @@ ABSOLUTE_NEUTRAL = FaceFeatures(
     head_yaw=0.0,
     eye_open_left=0.28,
     eye_open_right=0.28,
-    brow_height=20.0,
+    brow_height=17.0,
     mouth_open=1.0,
     mouth_width=52.0,
 )

@@ -51,8 +51,8 @@ class VideoInfo:
 class VideoReader:
     """The frames of a video file, decoded lazily: ``with VideoReader(path) as video: for frame in video: ...``.
 
-    Frames are read-only RGB uint8 arrays (H, W, 3). A file that is missing, not a video or corrupt raises
-    ``InputError``, at opening or at the first frame that cannot be decoded.
+    Frames are read-only RGB uint8 arrays (H, W, 3), in one pass. A file that is missing, not a video or corrupt
+    raises ``InputError``, at opening or at the first frame that cannot be decoded.
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -60,6 +60,7 @@ class VideoReader:
         if not self.path.is_file():
             raise InputError(f"video not found: {self.path}")
         self._frames = imageio_ffmpeg.read_frames(str(self.path))
+        self._started = False
         try:
             self.info = _video_info(next(self._frames))
         except (OSError, RuntimeError, IndexError, KeyError, ValueError, AttributeError, StopIteration) as error:
@@ -69,6 +70,9 @@ class VideoReader:
             ) from None
 
     def __iter__(self) -> Iterator[np.ndarray]:
+        if self._started:
+            raise InputError(f"{self.path} was already read; open a new VideoReader to read it again")
+        self._started = True
         shape = (self.info.height, self.info.width, 3)
         index = 0
         try:

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from animeceleb.cli import main
 from animeceleb.driving import DriveOptions, FaceTracker, drive_frames, drive_video, measure_face, read_pose_csv
 from animeceleb.errors import InputError
 from animeceleb.pose import POSE_NAMES, pose_index
@@ -102,15 +103,25 @@ def test_drive_cli_writes_named_columns_and_reports_missing_frames(tmp_path: Pat
 
 
 @pytest.mark.parametrize(
-    ("make_input", "message"),
+    ("make_input", "options", "message"),
     [
-        (lambda clips, tmp: clips["no_face"], "no face found"),
-        (lambda clips, tmp: (tmp / "junk.mp4", (tmp / "junk.mp4").write_bytes(b"\x00junk" * 999))[0], "cannot read"),
+        (lambda clips, tmp: clips["no_face"], [], "no face found"),
+        (
+            lambda clips, tmp: (tmp / "junk.mp4", (tmp / "junk.mp4").write_bytes(b"\x00junk" * 999))[0],
+            [],
+            "cannot read",
+        ),
+        (lambda clips, tmp: clips["gap"], ["--gain", "mouth_a"], "--gain takes NAME=VALUE"),
+        (lambda clips, tmp: clips["gap"], ["--gain", "mouth=2"], "unknown pose value 'mouth'"),
     ],
 )
-def test_drive_cli_fails_with_one_clear_line(tmp_path: Path, clips: dict[str, Path], make_input, message: str) -> None:
-    result = run_cli("drive", str(make_input(clips, tmp_path)), "--out", str(tmp_path / "poses.csv"))
-    assert result.returncode == 2
-    assert "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines()[-1].startswith("error: ") and message in result.stderr
-    assert not (tmp_path / "poses.csv").exists()
+def test_drive_cli_fails_with_one_clear_line(
+    tmp_path: Path, clips: dict[str, Path], capsys: pytest.CaptureFixture[str], make_input, options, message: str
+) -> None:
+    """In-process (the same ``main`` as ``python -m animeceleb``): exit code 2, one line, no traceback, no file."""
+    out = tmp_path / "poses.csv"
+    assert main(["drive", str(make_input(clips, tmp_path)), "--out", str(out), *options]) == 2
+    stderr = capsys.readouterr().err
+    assert "Traceback" not in stderr and stderr.strip().splitlines()[-1].startswith("error: ")
+    assert message in stderr
+    assert not out.exists()

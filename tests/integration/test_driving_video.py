@@ -74,6 +74,8 @@ def test_reader_yields_frames_and_info(tmp_path: Path) -> None:
     with VideoReader(path) as video:
         assert (video.info.width, video.info.height, video.info.frame_count) == (48, 32, 7)
         frames = list(video)
+        with pytest.raises(InputError, match="already read"):
+            list(video)
     assert len(frames) == 7 and frames[0].shape == (32, 48, 3) and frames[0].dtype == np.uint8
     first, _ = read_video(path, max_frames=2)
     assert first.shape[0] == 2
