@@ -78,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     with tqdm(desc="tracking", unit="frame") as bar:
 
         def progress(done: int, expected: int) -> None:
-            bar.total = max(expected, done)
+            if expected:
+                bar.total = max(expected, done)  # fps x duration is an estimate
             bar.update(done - bar.n)
 
         result = drive_video(args.video, options=options, tracker=tracker, progress=progress)

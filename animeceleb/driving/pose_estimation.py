@@ -100,7 +100,10 @@ class DriveOptions:
 
 
 def features_to_pose(features: FaceFeatures, neutral: FaceFeatures, options: DriveOptions) -> np.ndarray:
-    """One unsmoothed pose (20,) float64 from a face's features, measured against ``neutral``."""
+    """One unsmoothed pose (20,) float64 from a face's features, measured against ``neutral``.
+
+    Expressions are always measured against ``neutral``; head angles too in relative mode, as measured otherwise.
+    """
     pose = np.zeros(POSE_DIM)
     for name in ANGLE_NAMES:
         pose[pose_index(name)] = getattr(features, name) - (getattr(neutral, name) if options.relative else 0.0)

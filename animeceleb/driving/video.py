@@ -19,6 +19,7 @@ from animeceleb.errors import InputError
 logger = logging.getLogger(__name__)
 
 H264_OPTIONS = ["-movflags", "+faststart", "-preset", "veryfast"]  # moov atom first: browsers start playing at once
+AUDIO_TO_VIDEO_LENGTH = ["-af", "apad", "-shortest"]  # pad short audio with silence, cut long audio: video decides
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ def write_video(
     """Encode RGB uint8 frames (H, W, 3) as a browser-playable h264 mp4 and return its path.
 
     Odd sizes are padded by one replicated row/column (yuv420p needs even sizes). With ``audio_from``, the audio
-    of that video (if it has any) is re-encoded to AAC and cut to the length of the frames.
+    of that video (if it has any) is re-encoded to AAC and cut (or padded with silence) to the length of the frames.
     """
     if fps <= 0:
         raise InputError(f"fps must be positive; got {fps}")
@@ -158,7 +159,7 @@ def write_video(
         pix_fmt_out="yuv420p",
         macro_block_size=1,
         ffmpeg_log_level="error",
-        output_params=H264_OPTIONS + (["-shortest"] if audio else []),
+        output_params=H264_OPTIONS + (AUDIO_TO_VIDEO_LENGTH if audio else []),
         audio_path=str(audio) if audio else None,
         audio_codec="aac" if audio else None,
     )

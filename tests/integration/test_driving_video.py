@@ -55,12 +55,16 @@ def test_written_video_is_browser_playable_h264_with_even_size(tmp_path: Path) -
     assert np.abs(padding).mean() < 3  # the padding row repeats the last row (up to compression)
 
 
-def test_audio_is_copied_from_the_source_video(tmp_path: Path, talking_clip: Path) -> None:
+@pytest.mark.parametrize("seconds", [1.0, 3.0])
+def test_audio_is_copied_from_the_source_video(tmp_path: Path, talking_clip: Path, seconds: float) -> None:
+    """The 2 s of audio are cut to 1 s of frames, or padded to 3 s: the frames decide the length."""
     assert probe_video(talking_clip).has_audio
-    path = write_video(tmp_path / "dubbed.mp4", gradient_frames(25, 48, 64), fps=25, audio_from=talking_clip)
+    frames = gradient_frames(round(25 * seconds), 48, 64)
+    path = write_video(tmp_path / "dubbed.mp4", frames, fps=25, audio_from=talking_clip)
     info = probe_video(path)
     assert info.has_audio and info.codec == "h264"
-    assert info.duration == pytest.approx(1.0, abs=0.15)  # cut to the frames, not the 2 s of audio
+    assert info.duration == pytest.approx(seconds, abs=0.15)
+    assert len(read_video(path)[0]) == len(frames)
 
 
 def test_a_source_without_audio_gives_a_silent_video(tmp_path: Path) -> None:
