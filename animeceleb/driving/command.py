@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 from tqdm import tqdm
@@ -28,6 +29,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("video", type=Path, help="driving video with one face (mp4, mov, webm, avi, ...)")
     parser.add_argument("--out", type=Path, required=True, help="CSV file to write")
+    add_drive_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def add_drive_arguments(parser: argparse.ArgumentParser) -> None:
+    """Face-tracking and pose options shared by every command that reads a driving face video."""
     parser.add_argument("--backend", choices=BACKENDS, default="dlib", help="landmark backend (default: dlib)")
     parser.add_argument("--device", default="cpu", help="torch device of the face-alignment backends")
     parser.add_argument(
@@ -61,12 +68,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"clip head angles to +- this (degrees, default {ANGLE_RANGE:g})",
     )
     parser.add_argument("--mirror", action="store_true", help="the video is a mirrored selfie view")
-    parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Drive, write the CSV and report the frames without a face."""
-    options = DriveOptions(
+def drive_options(args: argparse.Namespace) -> DriveOptions:
+    """``DriveOptions`` from the arguments added by ``add_drive_arguments``."""
+    return DriveOptions(
         relative=args.relative,
         calibration_frames=args.calibration_frames,
         smooth=args.smooth,
@@ -74,15 +80,24 @@ def run(args: argparse.Namespace) -> int:
         angle_limit=args.angle_limit,
         mirror=args.mirror,
     )
+
+
+def tqdm_progress(bar: tqdm) -> Callable[[int, int], None]:
+    """A ``progress(done, expected)`` callback that advances a tqdm bar."""
+
+    def progress(done: int, expected: int) -> None:
+        if expected:
+            bar.total = max(expected, done)  # fps x duration is an estimate
+        bar.update(done - bar.n)
+
+    return progress
+
+
+def run(args: argparse.Namespace) -> int:
+    """Drive, write the CSV and report the frames without a face."""
     tracker = FaceTracker(args.backend, device=args.device)
     with tqdm(desc="tracking", unit="frame") as bar:
-
-        def progress(done: int, expected: int) -> None:
-            if expected:
-                bar.total = max(expected, done)  # fps x duration is an estimate
-            bar.update(done - bar.n)
-
-        result = drive_video(args.video, options=options, tracker=tracker, progress=progress)
+        result = drive_video(args.video, options=drive_options(args), tracker=tracker, progress=tqdm_progress(bar))
     write_pose_csv(args.out, result.poses)
     print(f"wrote {len(result.poses)} poses ({result.fps:g} fps) to {args.out}")
     if result.missing:
