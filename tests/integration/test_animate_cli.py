@@ -10,17 +10,16 @@ from PIL import Image
 
 from animeceleb.driving import preset_poses, probe_video, read_video, write_pose_csv
 from animeceleb.models import FOMM, Animo, AnimoConfig, FOMMConfig
-from tests.helpers import run_cli
+from tests.helpers import TINY_FOMM, TINY_NETS, run_cli
 from tests.integration.driving_clips import astronaut_frame, rotated, save_clip
 
-TINY = {"descriptor_nc": 16, "warp_base_nc": 4, "warp_max_nc": 16, "edit_base_nc": 4, "edit_max_nc": 16}
 SIZE = (64, 64)
 
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("animate")
-    Animo(AnimoConfig(**TINY, domains=("anime",), image_size=SIZE)).save_pretrained(root / "model")
+    Animo(AnimoConfig(**TINY_NETS, domains=("anime",), image_size=SIZE)).save_pretrained(root / "model")
     rng = np.random.default_rng(0)
     Image.fromarray(rng.integers(0, 256, (80, 80, 4), dtype=np.uint8)).save(root / "source.png")
     frame = astronaut_frame()
@@ -61,10 +60,7 @@ def test_pose_csv_drives_the_model(workspace: Path) -> None:
 
 
 def test_fomm_is_driven_by_frames(workspace: Path) -> None:
-    tiny = {"num_kp": 5, "kp_block_expansion": 4, "kp_max_features": 16, "kp_num_blocks": 3,
-            "generator_block_expansion": 4, "generator_max_features": 16, "num_bottleneck_blocks": 1,
-            "dense_motion_block_expansion": 4, "dense_motion_max_features": 16, "dense_motion_num_blocks": 3}  # fmt: skip
-    FOMM(FOMMConfig(**tiny, image_size=SIZE)).save_pretrained(workspace / "fomm")
+    FOMM(FOMMConfig(**TINY_FOMM, image_size=SIZE)).save_pretrained(workspace / "fomm")
     out = workspace / "fomm.mp4"
     args = ["animate", str(workspace / "source.png"), "--model", str(workspace / "fomm"), "--out", str(out)]
     assert run_cli(*args, "--driving", str(workspace / "face.mp4")).returncode == 0
