@@ -239,7 +239,7 @@ def _resume(
         previous_poses = previous["poses"]
     elif basis.exists():
         basis.unlink()  # not ours to trust without a manifest
-    same = {image for image, old, new in zip(images, previous_poses, poses.tolist()) if old == new}
+    same = {image for image, old, new in zip(images, previous_poses, poses.tolist(), strict=False) if old == new}
     for image in image_dir.glob("*.png"):
         if image not in same:
             image.unlink()

@@ -8,6 +8,7 @@ progress for ``timeout`` seconds is stopped.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -107,8 +108,6 @@ def _pump(stream, lines: queue.Queue) -> None:
 
 def _stop(process: subprocess.Popen) -> None:
     """Kill the worker's process group (it was started in its own session)."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     process.wait()

@@ -60,7 +60,10 @@ def write_identity_rows(root: Path, org_id: int, cluster: int, names: Sequence[s
         raise InputError(f"expected {len(names)} poses of {POSE_DIM} values; got an array of shape {poses.shape}")
     path = root / CSV_NAME
     rows = [row for row in _read_rows(path) if int(row[0]) != org_id]
-    rows += [[str(org_id), str(cluster), name, *(repr(float(v)) for v in pose)] for name, pose in zip(names, poses)]
+    rows += [
+        [str(org_id), str(cluster), name, *(repr(float(v)) for v in pose)]
+        for name, pose in zip(names, poses, strict=True)
+    ]
     rows.sort(key=lambda row: int(row[0]))  # stable: each identity keeps its frame order
     partial = path.with_name(f".{CSV_NAME}.partial")
     with partial.open("w", newline="", encoding="utf-8") as handle:
