@@ -46,7 +46,7 @@ class AnnotateOptions:
     camera: str = "orthographic"  # or "perspective" with a field of view of `fov` degrees
     fov: float = 30.0
     margin: float = 1.4  # image side / head size: larger shows more hair and shoulders
-    samples: int = 16  # samples per pixel for eevee and cycles
+    samples: int = 8  # anti-aliasing samples per pixel (workbench: 1, 5, 8, 11, 16 or 32); raise it for cycles
     seed: int = 0  # sampled poses depend only on the seed, the frame index and the mapped morphs
     org_id: int = 0  # the identity's id in the CSV
     cluster: int = 0  # num_cluster, the first directory level under rotation/

@@ -31,6 +31,7 @@ MARKER = "@animeceleb"
 ENGINES = {"workbench": "BLENDER_WORKBENCH", "eevee": "BLENDER_EEVEE_NEXT", "cycles": "CYCLES"}
 PROBE_DEGREES = 25.0  # head rotation used to find which vertices the head bone moves
 MOVED = 1e-4  # a vertex moving more than this fraction of the model size belongs to the head
+WORKBENCH_AA = {1: "OFF", 5: "5", 8: "8", 11: "11", 16: "16", 32: "32"}  # samples -> workbench anti-aliasing
 
 
 class ModelError(Exception):
@@ -229,6 +230,7 @@ def setup_render(settings: dict) -> None:
         shading.show_object_outline = True
         shading.object_outline_color = (0.1, 0.1, 0.1)
         shading.show_specular_highlight = False
+        scene.display.render_aa = WORKBENCH_AA[max(n for n in WORKBENCH_AA if n <= settings["samples"])]
         return
     world = bpy.data.worlds.new("AnnotateWorld")
     world.color = (1.0, 1.0, 1.0)  # uniform ambient light; the film stays transparent
@@ -242,18 +244,26 @@ def setup_render(settings: dict) -> None:
         scene.eevee.taa_render_samples = settings["samples"]
 
 
+def shape_key(mesh: str, key: str) -> bpy.types.ShapeKey:
+    """A shape key of the model, unmuted and without a driver (a driver would overwrite the value we set)."""
+    obj = bpy.data.objects.get(mesh)
+    if obj is None or obj.type != "MESH" or obj.data.shape_keys is None or key not in obj.data.shape_keys.key_blocks:
+        raise ModelError(f"the model has no shape key {key!r} on mesh {mesh!r}")
+    block = obj.data.shape_keys.key_blocks[key]
+    block.mute = False
+    animation = obj.data.shape_keys.animation_data
+    driver = animation and animation.drivers.find(block.path_from_id("value"))
+    if driver:
+        animation.drivers.remove(driver)
+    return block
+
+
 class Morphs:
     """Sets the model's shape keys from AnimeCeleb morph weights through the job's bindings."""
 
     def __init__(self, bindings: dict[str, list[list]]) -> None:
         self.bindings = bindings
-        self.keys = {}
-        for binds in bindings.values():
-            for mesh, key, _ in binds:
-                obj = bpy.data.objects.get(mesh)
-                if obj is None or obj.data.shape_keys is None or key not in obj.data.shape_keys.key_blocks:
-                    raise ModelError(f"the model has no shape key {key!r} on mesh {mesh!r}")
-                self.keys[(mesh, key)] = obj.data.shape_keys.key_blocks[key]
+        self.keys = {(mesh, key): shape_key(mesh, key) for binds in bindings.values() for mesh, key, _ in binds}
 
     def apply(self, pose: dict[str, float]) -> None:
         values = dict.fromkeys(self.keys, 0.0)

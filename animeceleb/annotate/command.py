@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--camera", choices=CAMERAS, default=DEFAULTS.camera, help="projection (default %(default)s)")
     parser.add_argument("--fov", type=float, default=DEFAULTS.fov, help="perspective field of view, degrees")
     parser.add_argument("--margin", type=float, default=DEFAULTS.margin, help="image side / head size (default 1.4)")
-    parser.add_argument("--samples", type=int, default=DEFAULTS.samples, help="eevee/cycles samples per pixel")
+    parser.add_argument("--samples", type=int, default=DEFAULTS.samples, help="samples per pixel (default %(default)s)")
     parser.add_argument("--seed", type=int, default=DEFAULTS.seed, help="pose sampling seed (default %(default)s)")
     parser.add_argument("--org-id", type=int, default=DEFAULTS.org_id, help="identity id in the CSV (default 0)")
     parser.add_argument("--cluster", type=int, default=DEFAULTS.cluster, help="num_cluster directory (default 0)")
