@@ -1,10 +1,11 @@
 """Build a tiny procedural character in Blender and export it, so the annotation tests need no third-party model.
 
-Run with the Blender environment: ``.venv-blender/bin/python blender_character.py OUT.glb [OUT.vrm]``. The character
-faces -Y (the glTF/VRM convention once imported): a sphere head with eyes, nose, mouth and brows, all skinned to a
-``head`` bone, on a box body skinned to ``spine``. Its face mesh has shape keys named in three conventions so the
-automatic morph mapping is exercised: ``eyeBlinkLeft`` (ARKit), ``Fcl_EYE_Close_R`` (VRoid), ``あ`` (MMD), plus
-``MyBrowRaise``, which only a mapping file can map. The VRM export adds VRM 1.0 expressions ``aa`` and ``blinkLeft``.
+Run with the Blender environment: ``.venv-blender/bin/python blender_character.py OUT.glb [OUT.vrm [OUT0.vrm]]``.
+The character faces -Y (the glTF/VRM convention once imported): a sphere head with eyes, nose, mouth and brows, all
+skinned to a ``head`` bone, on a box body skinned to ``spine``. Its face mesh has shape keys named in three conventions
+so the automatic morph mapping is exercised: ``eyeBlinkLeft`` (ARKit), ``Fcl_EYE_Close_R`` (VRoid), ``あ`` (MMD), plus
+``MyBrowRaise``, which only a mapping file can map. The VRM exports add the expressions ``aa`` and ``blinkLeft``
+(VRM 1.0) or ``a`` and ``blink_l`` (VRM 0.x, stored facing the other way; the VRM add-on turns it back on import).
 """
 
 from __future__ import annotations
@@ -29,18 +30,20 @@ SKIN = (1.0, 0.85, 0.75)
 BODY = (0.3, 0.4, 0.8)
 HUMANOID = {  # VRM human bone -> (bone name, head, tail, parent)
     "hips": ("hips", (0, 0, 0.2), (0, 0, 0.4), None),
-    "spine": ("spine", (0, 0, 0.4), (0, 0, 0.95), "hips"),
-    "head": ("head", (0, 0, 0.95), (0, 0, 1.6), "spine"),
+    "spine": ("spine", (0, 0, 0.4), (0, 0, 0.6), "hips"),
+    "chest": ("chest", (0, 0, 0.6), (0, 0, 0.85), "spine"),
+    "neck": ("neck", (0, 0, 0.85), (0, 0, 0.95), "chest"),
+    "head": ("head", (0, 0, 0.95), (0, 0, 1.6), "neck"),
     "left_upper_leg": ("upper_leg.L", (0.1, 0, 0.2), (0.1, 0, 0.1), "hips"),
     "left_lower_leg": ("lower_leg.L", (0.1, 0, 0.1), (0.1, 0, 0.05), "upper_leg.L"),
     "left_foot": ("foot.L", (0.1, 0, 0.05), (0.1, -0.05, 0.0), "lower_leg.L"),
     "right_upper_leg": ("upper_leg.R", (-0.1, 0, 0.2), (-0.1, 0, 0.1), "hips"),
     "right_lower_leg": ("lower_leg.R", (-0.1, 0, 0.1), (-0.1, 0, 0.05), "upper_leg.R"),
     "right_foot": ("foot.R", (-0.1, 0, 0.05), (-0.1, -0.05, 0.0), "lower_leg.R"),
-    "left_upper_arm": ("upper_arm.L", (0.3, 0, 0.9), (0.4, 0, 0.9), "spine"),
+    "left_upper_arm": ("upper_arm.L", (0.3, 0, 0.9), (0.4, 0, 0.9), "chest"),
     "left_lower_arm": ("lower_arm.L", (0.4, 0, 0.9), (0.5, 0, 0.9), "upper_arm.L"),
     "left_hand": ("hand.L", (0.5, 0, 0.9), (0.55, 0, 0.9), "lower_arm.L"),
-    "right_upper_arm": ("upper_arm.R", (-0.3, 0, 0.9), (-0.4, 0, 0.9), "spine"),
+    "right_upper_arm": ("upper_arm.R", (-0.3, 0, 0.9), (-0.4, 0, 0.9), "chest"),
     "right_lower_arm": ("lower_arm.R", (-0.4, 0, 0.9), (-0.5, 0, 0.9), "upper_arm.R"),
     "right_hand": ("hand.R", (-0.5, 0, 0.9), (-0.55, 0, 0.9), "lower_arm.R"),
 }
@@ -149,24 +152,46 @@ def add_vrm_metadata(armature: bpy.types.Object, face: bpy.types.Object) -> None
         bind.weight = 1.0
 
 
-def main(glb_path: str, vrm_path: str | None = None) -> None:
+def add_vrm0_metadata(armature: bpy.types.Object, face: bpy.types.Object) -> None:
+    """Switch the armature to VRM 0.x: humanoid bones and the blend shape groups ``a`` and ``blink_l``."""
+    extension = armature.data.vrm_addon_extension
+    extension.spec_version = "0.0"
+    bpy.ops.vrm.assign_vrm0_humanoid_human_bones_automatically(armature_object_name=armature.name)
+    for preset, key in (("a", "あ"), ("blink_l", "eyeBlinkLeft")):
+        group = extension.vrm0.blend_shape_master.blend_shape_groups.add()
+        group.name = group.preset_name = preset
+        bind = group.binds.add()
+        bind.mesh.mesh_object_name = face.name
+        bind.index = key
+        bind.weight = 1.0
+
+
+def export_vrm(armature: bpy.types.Object, path: str) -> None:
+    bpy.context.view_layer.objects.active = armature
+    result = bpy.ops.export_scene.vrm(filepath=path, armature_object_name=armature.name)
+    if result != {"FINISHED"}:
+        raise RuntimeError(f"VRM export failed: {result}")
+
+
+def main(glb_path: str, vrm_path: str | None = None, vrm0_path: str | None = None) -> None:
     armature, face = build()
     bpy.ops.export_scene.gltf(filepath=glb_path, export_format="GLB", export_morph=True, export_skins=True)
-    if vrm_path:
+    if vrm_path or vrm0_path:
         import addon_utils
 
         addon_utils.enable("io_scene_vrm", default_set=True)
+    if vrm_path:
         add_vrm_metadata(armature, face)
-        bpy.context.view_layer.objects.active = armature
-        result = bpy.ops.export_scene.vrm(filepath=vrm_path, armature_object_name=armature.name)
-        if result != {"FINISHED"}:
-            raise RuntimeError(f"VRM export failed: {result}")
+        export_vrm(armature, vrm_path)
+    if vrm0_path:
+        add_vrm0_metadata(armature, face)
+        export_vrm(armature, vrm0_path)
 
 
 if __name__ == "__main__":
     import os
 
-    main(*sys.argv[1:3])
+    main(*sys.argv[1:4])
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)  # with the VRM add-on enabled, a normal interpreter exit hangs

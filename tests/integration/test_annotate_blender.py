@@ -27,6 +27,7 @@ from tests.helpers import run_cli
 pytestmark = [pytest.mark.blender, pytest.mark.timeout(300)]
 
 SIZE = 96
+FOLDER = "Test-Head-glb"  # from the file name Test_Head_glb.glb: "_" is not allowed in folder names
 BUILDER = Path(__file__).with_name("blender_character.py")
 POSES = {  # requested pose name -> pose; the CSV rows come back in this order
     "neutral": Pose.neutral(),
@@ -51,10 +52,11 @@ def character(tmp_path_factory) -> dict[str, Path]:
             pytest.fail(f"CI must run the Blender tests (`make test` creates .venv-blender): {error}")
         pytest.skip(f"Blender environment absent: {error}")
     folder = tmp_path_factory.mktemp("character")
-    paths = {"glb": folder / "Test_Head.glb", "vrm": folder / "Test_Head.vrm", "map": folder / "map.yaml"}
-    command = [str(python), str(BUILDER), str(paths["glb"]), str(paths["vrm"])]
+    paths = {kind: folder / f"Test_Head_{kind}.{kind[:3]}" for kind in ("glb", "vrm1", "vrm0")}
+    command = [str(python), str(BUILDER), str(paths["glb"]), str(paths["vrm1"]), str(paths["vrm0"])]
     built = subprocess.run(command, timeout=120, capture_output=True, text=True)
-    assert built.returncode == 0 and paths["vrm"].is_file(), built.stderr[-3000:]
+    assert built.returncode == 0 and paths["vrm0"].is_file(), built.stderr[-3000:]
+    paths["map"] = folder / "map.yaml"
     paths["map"].write_text("brows_up: MyBrowRaise\n", encoding="utf-8")
     return paths
 
@@ -83,7 +85,7 @@ def read_rows(root: Path) -> list[list[str]]:
 def image(root: Path, pose_name: str) -> np.ndarray:
     """The RGBA image of one requested pose as int (H, W, 4)."""
     index = list(POSES).index(pose_name)
-    return np.asarray(Image.open(root / "rotation" / "2" / "Test-Head" / f"Test-Head_{index:05d}.png"), dtype=int)
+    return np.asarray(Image.open(root / "rotation" / "2" / FOLDER / f"{FOLDER}_{index:05d}.png"), dtype=int)
 
 
 def changed(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -110,7 +112,7 @@ def test_official_layout_and_csv_poses(rendered: Path) -> None:
     assert [row[:2] for row in rows[1:]] == [["7", "2"]] * len(POSES)
     names = [row[2] for row in rows[1:]]
     folder = names[0].split("_")[0]  # how the loader derives the folder name
-    assert folder == "Test-Head" and names == [f"Test-Head_{i:05d}.png" for i in range(len(POSES))]
+    assert folder == FOLDER and names == [f"{FOLDER}_{i:05d}.png" for i in range(len(POSES))]
     for name in names:
         with Image.open(rendered / "rotation" / "2" / folder / name) as png:
             assert png.size == (SIZE, SIZE) and png.mode == "RGBA"
@@ -167,14 +169,15 @@ def test_rerun_resumes_and_sampling_is_deterministic(character, tmp_path: Path) 
         annotate_model(character["glb"], tmp_path / "a", replace(options, size=32))
 
 
-def test_vrm_expressions_drive_the_face(character, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("kind", "blink", "mouth"), [("vrm1", "blinkLeft", "aa"), ("vrm0", "blink_l", "a")])
+def test_vrm_expressions_drive_the_face(character, tmp_path: Path, kind: str, blink: str, mouth: str) -> None:
     poses = stack_poses([Pose.neutral(), Pose.neutral().replace(eye_close_left=1)])
-    result = annotate_model(character["vrm"], tmp_path, AnnotateOptions(size=SIZE), poses=poses)
-    assert result.mapping.sources["eye_close_left"] == "automatic: 'expression:blinkLeft'"
-    assert result.mapping.sources["mouth_a"] == "automatic: 'expression:aa'"
+    result = annotate_model(character[kind], tmp_path, AnnotateOptions(size=SIZE), poses=poses)
+    assert result.mapping.sources["eye_close_left"] == f"automatic: 'expression:{blink}'"
+    assert result.mapping.sources["mouth_a"] == f"automatic: 'expression:{mouth}'"
     assert result.head_bone == ("Armature", "head")  # from the VRM humanoid
     neutral, wink = (np.asarray(Image.open(path), dtype=int) for path in result.images)
-    assert centroid(changed(wink, neutral))[0] > SIZE / 2 + 5
+    assert centroid(changed(wink, neutral))[0] > SIZE / 2 + 5  # the face looks at the camera: left eye on the right
 
 
 def test_model_problems_are_clear_errors(character, tmp_path: Path) -> None:
