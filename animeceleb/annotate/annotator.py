@@ -169,18 +169,9 @@ def annotate_model(
     settings = _settings(path, options, head_bone, mapping)
     todo = _resume(settings, poses, image_dir, images, basis)
 
-    frames = [{"pose": dict(zip(POSE_NAMES, map(float, pose), strict=True)), "path": str(p)} for p, pose in todo]
-    if frames:
-        job = {
-            "mode": "render",
-            "model": str(path),
-            "head_bone": list(head_bone),
-            "bindings": mapping.to_json(),
-            "angle_names": list(ANGLE_NAMES),
-            "settings": {k: settings[k] for k in ("engine", "size", "camera", "fov", "margin", "samples")},
-            "frames": frames,
-        }
-        run_worker(job, timeout=options.timeout, on_progress=progress and (lambda i: progress(i + 1, len(frames))))
+    if todo:
+        job = _render_job(path, settings, todo)
+        run_worker(job, timeout=options.timeout, on_progress=progress and (lambda i: progress(i + 1, len(todo))))
     csv_path = layout.write_identity_rows(root, options.org_id, options.cluster, names, poses)
     sheet = write_contact_sheet([basis, *images], basis.with_name(CONTACT_SHEET_NAME))
     return AnnotationResult(
@@ -190,8 +181,8 @@ def annotate_model(
         basis_path=basis,
         contact_sheet=sheet,
         images=tuple(images),
-        rendered=len(frames),
-        reused=len(images) + 1 - len(frames),
+        rendered=len(todo),
+        reused=len(images) + 1 - len(todo),
         head_bone=head_bone,
         mapping=mapping,
     )
@@ -219,6 +210,19 @@ def _settings(path: Path, options: AnnotateOptions, head_bone: tuple[str, str], 
     for key in ("frames", "seed", "name", "head_bone", "morph_map", "timeout", "org_id"):
         chosen.pop(key)  # covered by the poses, the folder, the bindings below, or not affecting images
     return {**chosen, "model_sha256": _sha256(path), "head_bone": list(head_bone), "bindings": mapping.to_json()}
+
+
+def _render_job(path: Path, settings: dict, todo: list[tuple[Path, np.ndarray]]) -> dict:
+    """The worker's job: model, head bone, morph bindings, render settings and ``{pose, path}`` frames."""
+    return {
+        "mode": "render",
+        "model": str(path),
+        "head_bone": settings["head_bone"],
+        "bindings": settings["bindings"],
+        "angle_names": list(ANGLE_NAMES),
+        "settings": {key: settings[key] for key in ("engine", "size", "camera", "fov", "margin", "samples")},
+        "frames": [{"pose": dict(zip(POSE_NAMES, map(float, pose), strict=True)), "path": str(p)} for p, pose in todo],
+    }
 
 
 def _resume(
