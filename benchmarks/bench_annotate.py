@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -25,15 +26,16 @@ from animeceleb.annotate.blender import WORKER  # noqa: E402
 
 BUILDER = REPO_ROOT / "tests" / "integration" / "blender_character.py"
 FEW = 4
+OPTIONS = AnnotateOptions(morph_map={"brows_up": "MyBrowRaise"})  # default engine and anti-aliasing
 BARE_LOOP = """
 import json, os, runpy, sys, time
 worker = runpy.run_path(sys.argv[1])
-model, size, frames = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+model, size, frames, samples = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 worker["load_model"](model)
 meshes = worker["render_meshes"]()
 head = worker["Head"]("Rig", "head")
 centre, extent = worker["head_box"](head, meshes)
-settings = {"engine": "workbench", "size": size, "camera": "orthographic", "fov": 30.0, "margin": 1.4, "samples": 1}
+settings = dict(engine="workbench", size=size, camera="orthographic", fov=30.0, margin=1.4, samples=samples)
 worker["setup_camera"](centre, extent, 1.0, settings)
 worker["setup_render"](settings)
 worker["bpy"].ops.render.render()  # warm-up, as the first annotated frame pays for it too
@@ -47,12 +49,12 @@ os._exit(0)
 
 def time_annotate(model: Path, root: Path, frames: int, size: int) -> float:
     start = time.perf_counter()
-    annotate_model(model, root, AnnotateOptions(frames=frames, size=size, morph_map={"brows_up": "MyBrowRaise"}))
+    annotate_model(model, root, replace(OPTIONS, frames=frames, size=size))
     return time.perf_counter() - start
 
 
 def time_bare_loop(python: Path, model: Path, frames: int, size: int) -> float:
-    command = [str(python), "-c", BARE_LOOP, str(WORKER), str(model), str(size), str(frames)]
+    command = [str(python), "-c", BARE_LOOP, str(WORKER), str(model), str(size), str(frames), str(OPTIONS.samples)]
     output = subprocess.run(command, capture_output=True, text=True, timeout=600, check=True).stdout
     return float(next(line for line in output.splitlines() if line.startswith("@bench")).split()[1])
 
@@ -76,7 +78,7 @@ def main() -> None:
         (f"annotate, end to end ({args.frames} poses + basis)", args.frames + 1, many, (args.frames + 1) / many),
         ("baseline: bare bpy render loop, same scene", args.frames - FEW, bare, 1 / bare_per_frame),
     ]
-    print(f"workbench engine, {args.size}x{args.size} RGBA, procedural test character")
+    print(f"workbench engine, {args.size}x{args.size} RGBA, {OPTIONS.samples} AA samples, procedural test character")
     print(f"{'what':50s} {'images':>7s} {'seconds':>8s} {'images/s':>9s}")
     for what, count, seconds, rate in rows:
         print(f"{what:50s} {count:7d} {seconds:8.2f} {rate:9.2f}")
