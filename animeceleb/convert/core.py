@@ -15,11 +15,12 @@ import torch
 
 from animeceleb.convert.animo import ANIMO_FAMILY, PIRENDER_FAMILY
 from animeceleb.convert.family import Family, StateDict
+from animeceleb.convert.fomm import FOMM_FAMILY
 from animeceleb.errors import CheckpointError
 
 logger = logging.getLogger(__name__)
 
-FAMILIES: dict[str, Family] = {family.name: family for family in (ANIMO_FAMILY, PIRENDER_FAMILY)}
+FAMILIES: dict[str, Family] = {family.name: family for family in (ANIMO_FAMILY, PIRENDER_FAMILY, FOMM_FAMILY)}
 
 
 def read_state_dict(path: str | Path) -> tuple[StateDict, dict[str, object]]:

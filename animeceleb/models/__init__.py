@@ -2,6 +2,7 @@
 
 from animeceleb.models.animo import Animo, AnimoConfig
 from animeceleb.models.factory import PRESETS, create_model, load_model
+from animeceleb.models.fomm import FOMM, FOMMConfig
 from animeceleb.models.pirenderer import PIRenderer, PIRendererConfig
 from animeceleb.models.pixels import from_model_range, to_model_range
 
@@ -9,6 +10,8 @@ __all__ = [
     "PRESETS",
     "Animo",
     "AnimoConfig",
+    "FOMM",
+    "FOMMConfig",
     "PIRenderer",
     "PIRendererConfig",
     "create_model",

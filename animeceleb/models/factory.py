@@ -11,10 +11,11 @@ from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
 from animeceleb.errors import CheckpointError, InputError
 from animeceleb.models.animo import Animo, AnimoConfig
+from animeceleb.models.fomm import FOMM, FOMMConfig
 from animeceleb.models.hub import CONFIG_FILE, HubModel
 from animeceleb.models.pirenderer import PIRenderer, PIRendererConfig
 
-MODEL_CLASSES: dict[str, type[HubModel]] = {"animo": Animo, "pirenderer": PIRenderer}
+MODEL_CLASSES: dict[str, type[HubModel]] = {"animo": Animo, "pirenderer": PIRenderer, "fomm": FOMM}
 
 PRESETS: dict[str, Callable[[], HubModel]] = {
     "animo_official": lambda: Animo(AnimoConfig()),
@@ -27,12 +28,19 @@ PRESETS: dict[str, Callable[[], HubModel]] = {
     "pirenderer_compact": lambda: PIRenderer(
         PIRendererConfig(descriptor_nc=128, warp_base_nc=16, warp_max_nc=128, edit_base_nc=32, edit_max_nc=128)
     ),
+    "fomm_official": lambda: FOMM(FOMMConfig()),
+    "fomm_compact": lambda: FOMM(
+        FOMMConfig(
+            kp_block_expansion=16,
+            kp_max_features=256,
+            generator_block_expansion=32,
+            generator_max_features=256,
+            num_bottleneck_blocks=3,
+            dense_motion_block_expansion=16,
+            dense_motion_max_features=256,
+        )
+    ),
 }
-
-
-def register_model_class(model_type: str, model_cls: type[HubModel]) -> None:
-    """Make ``load_model`` understand folders of another model family."""
-    MODEL_CLASSES[model_type] = model_cls
 
 
 def create_model(name: str) -> HubModel:

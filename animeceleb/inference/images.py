@@ -1,0 +1,38 @@
+"""Image conversions at the boundary between user images (uint8 HxWxC) and model tensors (float, [0, 1])."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from animeceleb.errors import InputError
+
+
+def composite_on_white(image: np.ndarray) -> np.ndarray:
+    """RGB uint8 (H, W, 3) from gray, RGB or RGBA uint8; alpha composited over white like the dataset (SPEC 6.4)."""
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        raise InputError(f"expected an 8-bit image; got dtype {image.dtype}")
+    if image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    if image.ndim != 3 or image.shape[2] not in (3, 4) or min(image.shape[:2]) < 8:
+        raise InputError(f"expected an RGB or RGBA image at least 8x8 pixels; got shape {image.shape}")
+    if image.shape[2] == 3:
+        return image
+    alpha = image[:, :, 3:].astype(np.float32) / 255
+    # float32 then truncation (not rounding) to uint8, exactly like the official loader
+    return (image[:, :, :3].astype(np.float32) * alpha + (1 - alpha) * 255).astype(np.uint8)
+
+
+def image_to_tensor(image: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
+    """A user image (uint8 H x W x 1/3/4) as a (1, 3, H', W') float tensor in [0, 1] resized to ``size``."""
+    rgb = torch.from_numpy(composite_on_white(image)).permute(2, 0, 1)[None].float() / 255
+    if tuple(rgb.shape[2:]) != tuple(size):
+        rgb = F.interpolate(rgb, size=size, mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
+    return rgb
+
+
+def tensor_to_images(images: torch.Tensor) -> np.ndarray:
+    """(N, 3, H, W) float tensor in [0, 1] -> (N, H, W, 3) uint8 array."""
+    return (images.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
