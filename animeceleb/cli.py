@@ -20,6 +20,7 @@ COMMANDS: tuple[str, ...] = (
     "animeceleb.convert.command",
     "animeceleb.driving.command",
     "animeceleb.inference.command",
+    "animeceleb.annotate.command",
 )
 
 
