@@ -4,13 +4,16 @@ VENV := .venv
 PY := $(VENV)/bin/python
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
-# Debian packages the tests need (installed by `make system-deps`, which `make test` runs).
-APT_PACKAGES := chromium
+BLENDER_STAMP := .venv-blender/.installed
+# Debian packages the tests need (installed by `make system-deps`, which `make test` runs):
+# the GL/X libraries Blender (bpy) loads to render headless on Mesa; chromium for the app's browser test.
+APT_PACKAGES := libegl1 libgl1 libegl-mesa0 libgl1-mesa-dri libxi6 libxkbcommon0 libxrender1 libxfixes3 libsm6 \
+	libxext6 libx11-6 chromium
 
 export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_DISABLE_TELEMETRY := 1
 
-.PHONY: demo test test-fast lint format system-deps clean
+.PHONY: demo test test-fast lint format system-deps blender-env clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -24,10 +27,15 @@ $(DEV_STAMP): requirements.txt requirements-dev.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@ $(RUNTIME_STAMP)
 
+$(BLENDER_STAMP): requirements-blender.txt scripts/setup_blender_env.sh
+	bash scripts/setup_blender_env.sh
+
+blender-env: $(BLENDER_STAMP)  ## Blender (bpy + VRM add-on) in its own venv, for `animeceleb annotate`
+
 demo: $(RUNTIME_STAMP)  ## start the app on the embedded default weights (http://127.0.0.1:7860)
 	$(PY) app.py
 
-test: $(DEV_STAMP) system-deps  ## every test but GPU ones
+test: $(DEV_STAMP) system-deps $(BLENDER_STAMP)  ## every test but GPU ones
 	$(PY) -m pytest -m "not gpu"
 
 test-fast: $(DEV_STAMP)  ## quick local loop: unit tests only
@@ -49,4 +57,4 @@ system-deps:  ## Debian packages for the tests (needs root or sudo when somethin
 	fi
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-blender .pytest_cache .ruff_cache

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image, UnidentifiedImageError
 
 from animeceleb.errors import InputError
 
@@ -36,3 +39,16 @@ def image_to_tensor(image: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
 def tensor_to_images(images: torch.Tensor) -> np.ndarray:
     """(N, 3, H, W) float tensor in [0, 1] -> (N, H, W, 3) uint8 array."""
     return (images.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """An image file (PNG, JPEG, WebP, ...) as uint8 (H, W, 3|4); ``InputError`` when it cannot be read."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such image file")
+    try:
+        with Image.open(path) as image:
+            image = image.convert("RGBA" if image.mode in ("RGBA", "LA", "P", "PA") else "RGB")
+            return np.asarray(image)
+    except (UnidentifiedImageError, OSError) as error:
+        raise InputError(f"{path} is not a readable image ({error})") from None

@@ -10,14 +10,9 @@ from animeceleb.errors import InputError
 from animeceleb.inference import Animator, image_to_tensor
 from animeceleb.models import FOMM, Animo, AnimoConfig, FOMMConfig, PIRenderer, PIRendererConfig
 from animeceleb.pose import Pose, pose_to_motion
+from tests.helpers import TINY_FOMM, TINY_NETS
 
-NETS = {"descriptor_nc": 16, "warp_base_nc": 4, "warp_max_nc": 16, "edit_base_nc": 4, "edit_max_nc": 16}
 SIZE = (64, 64)
-FOMM_TINY = {
-    "num_kp": 5, "kp_block_expansion": 8, "kp_max_features": 32, "kp_num_blocks": 3, "generator_block_expansion": 8,
-    "generator_max_features": 32, "num_bottleneck_blocks": 1, "dense_motion_block_expansion": 8,
-    "dense_motion_max_features": 32, "dense_motion_num_blocks": 3,
-}  # fmt: skip
 TOLERANCE = 2e-4
 
 
@@ -60,9 +55,9 @@ def plain_forward(model: torch.nn.Module, source: np.ndarray, driving: np.ndarra
 @pytest.mark.parametrize(
     "model",
     [
-        Animo(AnimoConfig(**NETS, domains=("anime",), image_size=SIZE)),
-        PIRenderer(PIRendererConfig(**NETS, image_size=SIZE)),
-        FOMM(FOMMConfig(**FOMM_TINY, image_size=SIZE)),
+        Animo(AnimoConfig(**TINY_NETS, domains=("anime",), image_size=SIZE)),
+        PIRenderer(PIRendererConfig(**TINY_NETS, image_size=SIZE)),
+        FOMM(FOMMConfig(**TINY_FOMM, image_size=SIZE)),
     ],
     ids=["animo", "pirenderer", "fomm"],
 )
@@ -84,7 +79,7 @@ def test_animator_equals_plain_forward_across_sources(model: torch.nn.Module) ->
 
 
 def test_pose_objects_and_errors() -> None:
-    animator = Animator(seeded(PIRenderer(PIRendererConfig(**NETS, image_size=SIZE))))
+    animator = Animator(seeded(PIRenderer(PIRendererConfig(**TINY_NETS, image_size=SIZE))))
     with pytest.raises(InputError, match="prepare"):
         animator([Pose.neutral()])
     rgba = np.dstack([images(1, 0)[0], np.full(SIZE, 128, np.uint8)])

@@ -14,8 +14,9 @@ import torch
 from animeceleb.errors import CheckpointError, InputError
 from animeceleb.models import Animo, AnimoConfig, PIRenderer, PIRendererConfig, create_model, load_model
 from tests.conftest import REPO_ROOT
+from tests.helpers import TINY_NETS
 
-TINY = {"descriptor_nc": 16, "warp_base_nc": 4, "warp_max_nc": 16, "edit_base_nc": 4, "edit_max_nc": 16}
+TINY = TINY_NETS
 
 
 def test_official_parameter_counts() -> None:

@@ -1,0 +1,59 @@
+"""``python -m animeceleb animate SOURCE --driving VIDEO|poses.csv --model DIR --out result.mp4``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from tqdm import tqdm
+
+from animeceleb.driving.command import add_drive_arguments, drive_options, format_frame_ranges, tqdm_progress
+from animeceleb.driving.tracker import FaceTracker
+from animeceleb.inference.animate import animate_file
+from animeceleb.inference.animator import Animator
+from animeceleb.inference.images import read_image
+
+DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "checkpoints" / "animeceleb-compact"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``animate`` command."""
+    parser = subparsers.add_parser(
+        "animate",
+        help="animate an anime head with a face video or a pose CSV (h264 mp4)",
+        description=(
+            "Animate SOURCE (an anime head image; RGBA is composited on white) with a driving face video or a pose "
+            "CSV written by `drive`, and write an h264 mp4 that plays in browsers (the video's audio is kept)."
+        ),
+    )
+    parser.add_argument("source", type=Path, help="anime head image (PNG, JPEG, WebP)")
+    parser.add_argument("--driving", type=Path, required=True, help="face video, or a pose CSV")
+    parser.add_argument("--out", type=Path, required=True, help="mp4 file to write")
+    parser.add_argument("--model", default=str(DEFAULT_MODEL), help="model folder or Hub id (default: embedded)")
+    parser.add_argument("--side-by-side", action="store_true", help="put the driving video left of the result")
+    parser.add_argument("--fps", type=float, help="frame rate for a pose CSV (default 25)")
+    parser.add_argument("--batch-size", type=int, default=8, help="frames rendered at once (default 8)")
+    add_drive_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Animate and report the output."""
+    animator = Animator.from_pretrained(args.model, batch_size=args.batch_size)
+    tracker = FaceTracker(args.backend, device=args.device)
+    with tqdm(desc="animating", unit="frame") as bar:
+        result = animate_file(
+            animator,
+            read_image(args.source),
+            args.driving,
+            args.out,
+            side_by_side=args.side_by_side,
+            fps=args.fps,
+            options=drive_options(args),
+            tracker=tracker,
+            progress=tqdm_progress(bar),
+        )
+    print(f"wrote {result.frames} frames ({result.fps:g} fps) to {result.path}")
+    if result.missing:
+        print(f"no face in {len(result.missing)} frames (previous pose held): {format_frame_ranges(result.missing)}")
+    return 0
