@@ -119,6 +119,18 @@ def test_compare_models_labels_each_model(client: Client, tiny_models: dict[str,
     assert frames.shape[0] == 10 and frames.shape[2] == 2 * TINY_IMAGE_SIZE[1]
 
 
+def test_fomm_is_compared_on_the_driving_video_frames(client: Client, tiny_models: dict[str, Path]) -> None:
+    models = ["default", str(tiny_models["fomm"])]
+    source, driving = handle_file(SOURCE), handle_file(DRIVING)
+    _, video = client.predict(source, models, "crop", "driving video", driving, 0.2, api_name="/compare_models")
+    frames = read_video(video)[0]
+    assert frames.shape[0] == 5 and frames.shape[2] == 2 * TINY_IMAGE_SIZE[1] and frames.shape[1] > TINY_IMAGE_SIZE[0]
+    with pytest.raises(AppError, match="is driven by a face video, not poses"):
+        client.predict(source, models, "crop", "current pose", api_name="/compare_models")
+    with pytest.raises(AppError, match="is driven by a face video, not by poses"):
+        client.predict(source, str(tiny_models["fomm"]), api_name="/animate_pose")
+
+
 def test_model_status_names_the_model_or_the_fallback(client: Client, tiny_models: dict[str, Path]) -> None:
     assert "animo" in client.predict("default", api_name="/load_model")
     assert "random weights" in client.predict("random:animo_compact", api_name="/load_model")
