@@ -30,10 +30,11 @@ CSS = """
 .pose-slider { padding: 2px 8px !important; }
 .pose-slider input[type=number] { width: 4.5em; }
 .pose-slider .min_value, .pose-slider .max_value { font-size: 0.75em; opacity: 0.6; }
-#pose-result img, #model-view img, #compare-grid img { width: 100%; height: 100%; object-fit: contain; }
+#pose-result img, #model-view img, #compare-grid img, .clip-gif img { width: 100%; height: 100%; object-fit: contain; }
 """
 GROUP_TITLES = {"eyes": "Eyes", "brows": "Brows", "mouth": "Mouth", "head": "Head (degrees)"}
 POSE_TEXT_JS = "(...values) => JSON.stringify(values.map((value) => Math.round(value * 1000) / 1000))"
+CLIP_HEIGHT = 360  # pixels of the video and GIF players
 SLIDER_COLUMNS = (("eyes", "brows"), ("head", "mouth"))  # groups stacked in each column of the Pose tab
 
 
@@ -246,8 +247,7 @@ def _video_tab(panel: SourcePanel) -> gr.Video:
                 use_side_by_side = gr.Checkbox(label="Side by side with the driving video")
                 run = gr.Button("Animate video", variant="primary")
         with gr.Row():
-            video = gr.Video(label="Result (mp4)", buttons=["download"], autoplay=True, loop=True)
-            gif = gr.Image(label="Result (GIF)", type="filepath", interactive=False)
+            video, gif = _clip_outputs("Result")
     run.click(
         handlers.animate_video,
         [panel.source, driving, panel.model, panel.framing, motion, smoothing, gain, seconds, use_side_by_side],
@@ -260,6 +260,14 @@ def _video_tab(panel: SourcePanel) -> gr.Video:
     return driving
 
 
+def _clip_outputs(name: str) -> tuple[gr.Video, gr.Image]:
+    video = gr.Video(label=f"{name} (mp4)", buttons=["download"], autoplay=True, loop=True, height=CLIP_HEIGHT)
+    gif = gr.Image(
+        label=f"{name} (GIF)", type="filepath", interactive=False, height=CLIP_HEIGHT, elem_classes="clip-gif"
+    )
+    return video, gif
+
+
 def _presets_tab(panel: SourcePanel) -> None:
     with gr.Tab("Presets", id="presets"):
         with gr.Row():
@@ -268,8 +276,7 @@ def _presets_tab(panel: SourcePanel) -> None:
             fps = gr.Slider(10, 30, 25, step=1, label="Frames per second", scale=1)
         run = gr.Button("Render preset", variant="primary")
         with gr.Row():
-            video = gr.Video(label="Clip (mp4)", buttons=["download"], autoplay=True, loop=True)
-            gif = gr.Image(label="Clip (GIF)", type="filepath", interactive=False)
+            video, gif = _clip_outputs("Clip")
     run.click(
         handlers.render_preset,
         [panel.source, preset, panel.model, panel.framing, seconds, fps],
@@ -296,7 +303,9 @@ def _compare_tab(panel: SourcePanel, pose: PoseControls, driving_video: gr.Video
         run = gr.Button("Compare", variant="primary")
         with gr.Row():
             grid = gr.Image(label="Side by side", interactive=False, format="png", elem_id="compare-grid")
-            video = gr.Video(label="Side by side (mp4)", buttons=["download"], autoplay=True, loop=True)
+            video = gr.Video(
+                label="Side by side (mp4)", buttons=["download"], autoplay=True, loop=True, height=CLIP_HEIGHT
+            )
     run.click(
         handlers.compare_models,
         [panel.source, models, panel.framing, driving, driving_video, seconds],
