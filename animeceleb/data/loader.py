@@ -292,32 +292,32 @@ def _parquet_shards(folder: Path) -> dict[str, list[str]]:
 
 def _load_parquet(folder: Path, split: str | None, streaming: bool, cache_dir: str | Path | None) -> AnyDataset:
     shards = _parquet_shards(folder)
-    if split == "all":
-        shards = {"all": [path for paths in shards.values() for path in paths]}
-    elif split is not None and split not in shards:
-        raise InputError(f"{folder} has no split {split!r}; it has {sorted(shards)}")
-    elif split is not None:
+    if split is not None and split != "all":
+        if split not in shards:
+            raise InputError(f"{folder} has no split {split!r}; it has {sorted(shards)}")
         shards = {split: shards[split]}
-    loaded = datasets.load_dataset(
-        "parquet", data_files=shards, streaming=streaming, cache_dir=None if cache_dir is None else str(cache_dir)
-    )
-    return loaded if split is None else loaded[next(iter(shards))]
+    cache = None if cache_dir is None else str(cache_dir)
+    return _pick_split(datasets.load_dataset("parquet", data_files=shards, streaming=streaming, cache_dir=cache), split)
 
 
 def _load_hub(repo_id: str, split: str | None, streaming: bool, cache_dir: str | Path | None) -> AnyDataset:
     try:
-        loaded = datasets.load_dataset(
-            repo_id, streaming=streaming, cache_dir=None if cache_dir is None else str(cache_dir)
-        )
+        cache = None if cache_dir is None else str(cache_dir)
+        loaded = datasets.load_dataset(repo_id, streaming=streaming, cache_dir=cache)
     except Exception as error:  # network, missing repo, wrong format: all mean "this id cannot be used"
         raise InputError(f"{repo_id} is not a local folder and could not be loaded from the Hub: {error}") from None
-    if split == "all":
-        if streaming:
-            return datasets.interleave_datasets(list(loaded.values()), stopping_strategy="all_exhausted")
-        return datasets.concatenate_datasets(list(loaded.values()))
-    if split is not None and split not in loaded:
+    if split is not None and split != "all" and split not in loaded:
         raise InputError(f"Hub dataset {repo_id} has no split {split!r}; it has {sorted(loaded)}")
-    return loaded if split is None else loaded[split]
+    return _pick_split(loaded, split)
+
+
+def _pick_split(loaded: datasets.DatasetDict | datasets.IterableDatasetDict, split: str | None) -> AnyDataset:
+    """One split, every split concatenated ("all"), or the dict (None)."""
+    if split is None:
+        return loaded
+    if split == "all":
+        return datasets.concatenate_datasets(list(loaded.values()))
+    return loaded[split]
 
 
 # -- Access transform and export -------------------------------------------------------------------------------------

@@ -118,8 +118,8 @@ class SyntheticCharacter:
             lower_lash=bool(rng.random() < 0.6),
             brow_gap=float(rng.uniform(0.1, 0.17)),
             brow_thickness=float(rng.uniform(0.025, 0.045)),
-            mouth_y=float(rng.uniform(0.76, 0.82)),
-            mouth_width=float(rng.uniform(0.085, 0.12)),
+            mouth_y=float(rng.uniform(0.74, 0.8)),
+            mouth_width=float(rng.uniform(0.12, 0.16)),
             nose=int(rng.integers(0, 3)),
             blush=float(rng.choice([0.0, rng.uniform(0.3, 0.8)], p=[0.4, 0.6])),
             hair_length=hair_length,
@@ -318,6 +318,12 @@ class _Head:
         right, left = points[index, across.argmax(axis=1)], points[index, across.argmin(axis=1)]
         return np.concatenate([right, left[::-1]])
 
+    def sphere_outline(self, angles: np.ndarray, radius: float) -> np.ndarray:
+        """Points (N, 3) on the outline of a sphere around the head centre at image ``angles`` (counter-clockwise
+        from the head's right, before the roll): the crown of the hair keeps its outline under any rotation."""
+        circle = np.stack([radius * np.cos(angles), -radius * np.sin(angles), np.zeros_like(angles)], axis=1)
+        return circle @ self.unrolled  # the rotation's inverse: these points project onto the circle
+
     def px(self, length: float | np.ndarray) -> float | np.ndarray:
         """A length in head radii as pixels."""
         return length * self.scale
@@ -390,7 +396,8 @@ class _Sketch:
 
 class _Canvas:
     """An RGB uint8 image (or a patch of one) with anti-aliased polygon drawing, plus an optional alpha mask that
-    collects the character's silhouette. Points are fixed-point pixel coordinates of the whole image."""
+    collects the character's silhouette. Points are fixed-point pixel coordinates of the whole image. Patches
+    (clipped details inside the face) have no mask of their own."""
 
     def __init__(self, pixels: np.ndarray, mask: np.ndarray | None = None, origin: tuple[int, int] = (0, 0)):
         self.pixels = pixels
@@ -401,15 +408,19 @@ class _Canvas:
     def _local(self, points: np.ndarray) -> list[np.ndarray]:
         return [points - self._offset if self.origin != (0, 0) else points]
 
-    def fill(self, points: np.ndarray, color: Color, silhouette: bool = False) -> None:
-        """Fill a polygon; ``silhouette`` shapes also extend the alpha mask."""
+    def fill(self, points: np.ndarray, color: Color) -> None:
+        """Fill a polygon (and add it to the alpha mask: everything drawn belongs to the character)."""
         local = self._local(points)
         cv2.fillPoly(self.pixels, local, color, _AA, _SHIFT)
-        if silhouette and self.mask is not None:
+        if self.mask is not None:
             cv2.fillPoly(self.mask, local, 255, _AA, _SHIFT)
 
     def line(self, points: np.ndarray, color: Color, width: float, closed: bool = False) -> None:
-        cv2.polylines(self.pixels, self._local(points), closed, color, max(1, round(width)), _AA, _SHIFT)
+        """Draw a polyline of constant width (and add it to the alpha mask)."""
+        local, thickness = self._local(points), max(1, round(width))
+        cv2.polylines(self.pixels, local, closed, color, thickness, _AA, _SHIFT)
+        if self.mask is not None:
+            cv2.polylines(self.mask, local, closed, 255, thickness, _AA, _SHIFT)
 
     def patch(self, points: np.ndarray, margin: int = 2) -> _Canvas | None:
         """A copy of the region around ``points`` to draw into and ``paste`` back (None when off-image)."""
@@ -486,23 +497,25 @@ def _freeze(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
 
 
 @lru_cache(maxsize=256)
-def _back_hair_shape(c: SyntheticCharacter) -> tuple[np.ndarray, np.ndarray]:
-    """Hair behind the head (N, 2) and its depths: the cranium plus a curtain whose length depends on the style."""
+def _back_hair_curtain(c: SyntheticCharacter) -> tuple[np.ndarray, np.ndarray]:
+    """Hair hanging behind the head (N, 2), right side down and left side up, and its depths (by hair length)."""
     bottom = {"short": 0.55, "bob": 1.0, "medium": 1.6, "long": 2.6}[c.hair_length]
     width = {"short": 1.08, "bob": 1.2, "medium": 1.22, "long": 1.3}[c.hair_length]
     rng = np.random.default_rng(c.bang_seed + 1)
-    angles = np.linspace(math.pi * 1.12, math.pi * -0.12, 27)
-    crown = np.stack([1.1 * np.cos(angles), -1.1 * np.sin(angles)], axis=1)
-    right = _bezier(crown[-1], (width * 1.08, 0.3), (width, bottom), 10)
+    start = 1.1 * np.array([math.cos(_CROWN_ANGLES[-1]), -math.sin(_CROWN_ANGLES[-1])])
+    right = _bezier(start, (width * 1.08, 0.3), (width, bottom), 10)[1:]
     count = 5 if c.hair_length != "short" else 3
     xs = np.linspace(width, -width, 2 * count + 1)
     ys = bottom - np.where(np.arange(xs.size) % 2 == 1, 0.0, rng.uniform(0.1, 0.22, xs.size))
     if c.hair_length == "bob":  # the bob curls in under the jaw
         ys -= 0.3 * (1 - (xs / width) ** 2)
-    left = _bezier((-width, bottom), (-width * 1.08, 0.3), crown[0], 10)
-    outline = np.concatenate([crown, right, np.stack([xs, ys], axis=1)[1:-1], left])
+    left = _bezier((-width, bottom), (-width * 1.08, 0.3), start * _MIRROR, 10)[:-1]
+    curtain = np.concatenate([right, np.stack([xs, ys], axis=1)[1:-1], left])
     # The curtain hangs behind the neck, so it moves less than the face when the head turns.
-    return _freeze(outline, np.where(outline[:, 1] > 0.0, -0.35, 0.0))
+    return _freeze(curtain, np.full(len(curtain), -0.35))
+
+
+_CROWN_ANGLES = np.linspace(math.pi * 1.12, math.pi * -0.12, 27)
 
 
 @lru_cache(maxsize=256)
@@ -523,14 +536,16 @@ _TAIL_WIDTHS = np.linspace(0.5, 0.05, 14) * (1 - 0.5 * np.linspace(0, 1, 14) ** 
 
 def _back_hair(sketch: _Sketch, head: _Head, c: SyntheticCharacter, pal: _Palette, pose: np.ndarray) -> _Draw:
     extras = [sketch.solid(shape, z) for shape, z in _tails_and_buns(c)]
-    hair = sketch.solid(*_back_hair_shape(c))
+    crown = head.sphere_outline(_CROWN_ANGLES, 1.1)
+    curtain, depth = _back_hair_curtain(c)
+    hair = sketch.solid(np.concatenate([crown[:, :2], curtain]), np.concatenate([crown[:, 2], depth]))
 
     def draw(canvas: _Canvas, px: list[np.ndarray]) -> None:
         line = head.px(0.02)
         for key in extras:
-            canvas.fill(px[key], pal.hair, silhouette=True)
+            canvas.fill(px[key], pal.hair)
             canvas.line(px[key], pal.hair_line, line, closed=True)
-        canvas.fill(px[hair], pal.hair_shadow, silhouette=True)
+        canvas.fill(px[hair], pal.hair_shadow)
         canvas.line(px[hair], pal.hair_line, line, closed=True)
 
     return draw
@@ -543,9 +558,9 @@ def _body(sketch: _Sketch, head: _Head, c: SyntheticCharacter, pal: _Palette, po
     collar = [sketch.flat(shape) for shape in _COLLARS[c.collar]]
 
     def draw(canvas: _Canvas, px: list[np.ndarray]) -> None:
-        canvas.fill(px[shoulders], c.clothes, silhouette=True)
+        canvas.fill(px[shoulders], c.clothes)
         canvas.line(px[shoulders][1:-1], _shade(c.clothes, 0.5), head.px(0.02))
-        canvas.fill(px[neck], pal.skin, silhouette=True)
+        canvas.fill(px[neck], pal.skin)
         if c.collar == "crew":
             canvas.fill(px[collar[0]], _shade(c.clothes, 0.7))
             return
@@ -586,7 +601,7 @@ def _ears(sketch: _Sketch, head: _Head, c: SyntheticCharacter, pal: _Palette, po
 
     def draw(canvas: _Canvas, px: list[np.ndarray]) -> None:
         for key in ears:
-            canvas.fill(px[key], pal.skin, silhouette=True)
+            canvas.fill(px[key], pal.skin)
             canvas.line(px[key], pal.skin_line, head.px(0.015), closed=True)
 
     return draw
@@ -622,7 +637,7 @@ def _face(sketch: _Sketch, head: _Head, c: SyntheticCharacter, pal: _Palette, po
         chin = px[chin_shadow].copy()
         chin[:, 0] = np.clip(chin[:, 0], int(neck[0]), int(neck[1]))
         canvas.fill(chin, pal.skin_shadow)
-        canvas.fill(px[face], pal.skin, silhouette=True)
+        canvas.fill(px[face], pal.skin)
         canvas.line(px[face][half - 9 : half + 9], pal.skin_line, head.px(0.018))
         canvas.fill(px[shadow], pal.skin_shadow)
         for key in blush:
@@ -776,11 +791,11 @@ def _brows(sketch: _Sketch, head: _Head, c: SyntheticCharacter, pal: _Palette, p
 
 # Per vowel: half-width scale, upper edge height and lower edge depth (in mouth half-widths), teeth shown.
 _VOWELS = {
-    "mouth_a": (1.15, 0.2, 1.25, 0.0),
-    "mouth_i": (1.45, 0.12, 0.4, 1.0),
-    "mouth_u": (0.6, 0.35, 0.55, 0.0),
-    "mouth_e": (1.25, 0.15, 0.75, 0.6),
-    "mouth_o": (0.8, 0.65, 0.95, 0.0),
+    "mouth_a": (1.1, 0.25, 1.35, 0.0),
+    "mouth_i": (1.35, 0.12, 0.45, 1.0),
+    "mouth_u": (0.65, 0.5, 0.75, 0.0),
+    "mouth_e": (1.2, 0.18, 0.8, 0.6),
+    "mouth_o": (0.85, 0.85, 1.15, 0.0),
 }
 _VOWEL_TABLE = np.array(list(_VOWELS.values()))
 _MOUTH_U = np.linspace(-1.0, 1.0, 21)
@@ -862,7 +877,6 @@ def _bang_edge(c: SyntheticCharacter) -> tuple[np.ndarray, np.ndarray]:
 
 
 _CAP_ANGLES = np.linspace(math.pi * -0.08, math.pi * 1.08, 26)
-_CAP = 1.1 * np.stack([np.cos(_CAP_ANGLES), -np.sin(_CAP_ANGLES)], axis=1)
 _STRAND_WIDTH = np.linspace(0.03, 0.0, 5)
 _SHINE_WIDTH = np.array([0.0, 0.05, 0.07, 0.05, 0.0])
 
@@ -885,13 +899,14 @@ def _hair_details(c: SyntheticCharacter) -> tuple[list[np.ndarray], list[tuple[n
 def _front_hair(sketch: _Sketch, head: _Head, c: SyntheticCharacter, pal: _Palette, pose: np.ndarray) -> _Draw:
     """The hair cap over the forehead down to the bangs, with strand lines and a glossy ring."""
     edge = sketch.surface(_bang_edge(c)[0], 0.08)
-    cap = sketch.solid(_CAP, 0.0)
+    cap_points = head.sphere_outline(_CAP_ANGLES, 1.1)
+    cap = sketch.solid(cap_points[:, :2], cap_points[:, 2])
     strands, shine = _hair_details(c)
     strand_keys = [sketch.surface(strand, 0.08) for strand in strands]
     shine_keys = [sketch.solid(dash, z) for dash, z in shine]
 
     def draw(canvas: _Canvas, px: list[np.ndarray]) -> None:
-        canvas.fill(np.concatenate([px[edge][::-1], px[cap]]), pal.hair, silhouette=True)
+        canvas.fill(np.concatenate([px[edge][::-1], px[cap]]), pal.hair)
         canvas.line(px[edge], pal.hair_line, head.px(0.02))
         for key in strand_keys:
             canvas.fill(px[key], pal.hair_shadow)
@@ -929,7 +944,7 @@ def _sidelocks(sketch: _Sketch, head: _Head, c: SyntheticCharacter, pal: _Palett
 
     def draw(canvas: _Canvas, px: list[np.ndarray]) -> None:
         for lock, strand in keys:
-            canvas.fill(px[lock], pal.hair, silhouette=True)
+            canvas.fill(px[lock], pal.hair)
             canvas.line(px[lock], pal.hair_line, head.px(0.02))
             canvas.fill(px[strand], pal.hair_shadow)
 
@@ -946,7 +961,7 @@ def _cat_ears(sketch: _Sketch, head: _Head, c: SyntheticCharacter, pal: _Palette
 
     def draw(canvas: _Canvas, px: list[np.ndarray]) -> None:
         for ear, inner in keys:
-            canvas.fill(px[ear], pal.hair, silhouette=True)
+            canvas.fill(px[ear], pal.hair)
             canvas.line(px[ear], pal.hair_line, head.px(0.02), closed=True)
             canvas.fill(px[inner], (250, 190, 200))
 
@@ -993,9 +1008,9 @@ def _accessories(sketch: _Sketch, head: _Head, c: SyntheticCharacter, pal: _Pale
 
     def draw(canvas: _Canvas, px: list[np.ndarray]) -> None:
         if ahoge is not None:
-            canvas.fill(px[ahoge], pal.hair, silhouette=True)
+            canvas.fill(px[ahoge], pal.hair)
         for key, fill, line in shapes:
-            canvas.fill(px[key], fill, silhouette=True)
+            canvas.fill(px[key], fill)
             if line is not None:
                 canvas.line(px[key], line, head.px(0.015), closed=True)
 
