@@ -395,32 +395,29 @@ class _Sketch:
 
 
 class _Canvas:
-    """An RGB uint8 image (or a patch of one) with anti-aliased polygon drawing, plus an optional alpha mask that
-    collects the character's silhouette. Points are fixed-point pixel coordinates of the whole image. Patches
-    (clipped details inside the face) have no mask of their own."""
+    """An RGB or RGBA uint8 image (or a patch of one) with anti-aliased polygon drawing.
 
-    def __init__(self, pixels: np.ndarray, mask: np.ndarray | None = None, origin: tuple[int, int] = (0, 0)):
+    On an RGBA canvas every shape is drawn opaque, so the alpha channel accumulates the character's coverage (the
+    background starts transparent white). Points are fixed-point pixel coordinates of the whole image.
+    """
+
+    def __init__(self, pixels: np.ndarray, origin: tuple[int, int] = (0, 0)) -> None:
         self.pixels = pixels
-        self.mask = mask
         self.origin = origin
         self._offset = np.array(origin, dtype=np.int32) * _ONE
+        self._alpha = (255,) if pixels.shape[2] == 4 else ()
 
     def _local(self, points: np.ndarray) -> list[np.ndarray]:
         return [points - self._offset if self.origin != (0, 0) else points]
 
     def fill(self, points: np.ndarray, color: Color) -> None:
-        """Fill a polygon (and add it to the alpha mask: everything drawn belongs to the character)."""
-        local = self._local(points)
-        cv2.fillPoly(self.pixels, local, color, _AA, _SHIFT)
-        if self.mask is not None:
-            cv2.fillPoly(self.mask, local, 255, _AA, _SHIFT)
+        """Fill a polygon."""
+        cv2.fillPoly(self.pixels, self._local(points), (*color, *self._alpha), _AA, _SHIFT)
 
     def line(self, points: np.ndarray, color: Color, width: float, closed: bool = False) -> None:
-        """Draw a polyline of constant width (and add it to the alpha mask)."""
-        local, thickness = self._local(points), max(1, round(width))
-        cv2.polylines(self.pixels, local, closed, color, thickness, _AA, _SHIFT)
-        if self.mask is not None:
-            cv2.polylines(self.mask, local, closed, 255, thickness, _AA, _SHIFT)
+        """Draw a polyline of constant width."""
+        color = (*color, *self._alpha)
+        cv2.polylines(self.pixels, self._local(points), closed, color, max(1, round(width)), _AA, _SHIFT)
 
     def patch(self, points: np.ndarray, margin: int = 2) -> _Canvas | None:
         """A copy of the region around ``points`` to draw into and ``paste`` back (None when off-image)."""
@@ -430,7 +427,7 @@ class _Canvas:
         x0, y0, x1, y1 = max(int(x0), 0), max(int(y0), 0), min(int(x1), w), min(int(y1), h)
         if x1 <= x0 or y1 <= y0:
             return None
-        return _Canvas(self.pixels[y0:y1, x0:x1].copy(), None, (x0 + self.origin[0], y0 + self.origin[1]))
+        return _Canvas(self.pixels[y0:y1, x0:x1].copy(), (x0 + self.origin[0], y0 + self.origin[1]))
 
     def paste(self, patch: _Canvas, clip: np.ndarray | None = None, opacity: float = 1.0) -> None:
         """Put a patch back, only inside polygon ``clip`` (if given) and mixed with ``opacity``."""
@@ -1058,20 +1055,26 @@ def render(
     """
     head, sketch, draws = _prepare(character, pose, size)
     pixels = sketch.project(head)
-    canvas = _Canvas(np.full((size, size, 3), 255, dtype=np.uint8), np.zeros((size, size), np.uint8) if rgba else None)
+    canvas = _Canvas(np.full((size, size, 4 if rgba else 3), 255, dtype=np.uint8))
+    if rgba:
+        canvas.pixels[..., 3] = 0
     for draw in draws:
         draw(canvas, pixels)
-    if canvas.mask is None:
-        return canvas.pixels
-    return _straight_rgba(canvas.pixels, canvas.mask)
+    return _straighten(canvas.pixels) if rgba else canvas.pixels
 
 
-def _straight_rgba(on_white: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Colour-over-white plus coverage to straight RGBA: c = (rgb - 255 (1 - a)) / a where 0 < a."""
-    alpha = mask[..., None].astype(np.float32) / 255
-    straight = (on_white - 255 * (1 - alpha)) / np.maximum(alpha, 1e-6)
-    rgb = np.where(alpha > 0, np.clip(straight + 0.5, 0, 255), 255).astype(np.uint8)
-    return np.concatenate([rgb, mask[..., None]], axis=2)
+def _straighten(rgba: np.ndarray) -> np.ndarray:
+    """Colour-over-white plus coverage to straight RGBA, in place: c = (rgb - 255 (1 - a)) / a on edges.
+
+    Opaque pixels keep their colour and uncovered ones are still the white background, so only the edge pixels
+    (0 < a < 255, found in one uint8 pass: a - 1 wraps 0 to 255) need the division.
+    """
+    flat = rgba.reshape(-1, 4)
+    edge = np.flatnonzero((flat[:, 3] - np.uint8(1)) < 254)
+    alpha = flat[edge, 3:].astype(np.float32) / 255
+    straight = (flat[edge, :3] - 255 * (1 - alpha)) / alpha
+    flat[edge, :3] = np.clip(straight + 0.5, 0, 255).astype(np.uint8)
+    return rgba
 
 
 def part_boxes(
