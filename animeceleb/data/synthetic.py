@@ -306,17 +306,22 @@ class _Head:
         width = c.face_width * np.where(y < 0.2, temple, jaw) + 1e-3
         return width, 0.45 * t**1.4, 0.95 - 0.5 * t**2
 
-    def face_outline(self) -> np.ndarray:
-        """The face silhouette for this pose (N, 3): the two extreme points of every cross-section."""
+    def face_outline(self) -> tuple[np.ndarray, np.ndarray]:
+        """The face silhouette for this pose (N, 3), and the part of it that is the jaw (M, 3).
+
+        The silhouette is the convex hull of the projected cross-sections: the face outline is convex, and a hull
+        cannot fold over itself whatever the rotation.
+        """
         rows = np.concatenate([_TEMPLE_ROWS, 0.2 + (self.character.chin - 0.2) * _JAW_STEPS])
         width, offset, depth = self.cross_section(rows)
         x = width[:, None] * _SECTION_COS
         z = offset[:, None] + depth[:, None] * _SECTION_SIN
-        points = np.stack(np.broadcast_arrays(x, rows[:, None], z), axis=-1)  # (rows, angles, 3)
-        across = (points - _PIVOT) @ self.unrolled[0]  # image x before the in-plane roll
-        index = np.arange(len(rows))
-        right, left = points[index, across.argmax(axis=1)], points[index, across.argmin(axis=1)]
-        return np.concatenate([right, left[::-1]])
+        points = np.stack(np.broadcast_arrays(x, rows[:, None], z), axis=-1).reshape(-1, 3)
+        hull = cv2.convexHull(self.project(points).astype(np.float32), returnPoints=False).ravel()
+        on_jaw = points[hull, 1] > 0.35
+        start = int(np.argmin(on_jaw))  # begin the cycle off the jaw, so the jaw is one contiguous run
+        hull, on_jaw = np.roll(hull, -start), np.roll(on_jaw, -start)
+        return points[hull], points[hull[on_jaw]]
 
     def sphere_outline(self, angles: np.ndarray, radius: float) -> np.ndarray:
         """Points (N, 3) on the outline of a sphere around the head centre at image ``angles`` (counter-clockwise
@@ -572,9 +577,8 @@ def _body(sketch: _Sketch, head: _Head, c: SyntheticCharacter, pal: _Palette, po
     return draw
 
 
-_SHOULDERS = np.array(
-    [[-0.33, 1.45], [-1.1, 1.62], [-1.75, 1.85], [-2.2, 2.4], [2.2, 2.4], [1.75, 1.85], [1.1, 1.62], [0.33, 1.45]]
-)
+_SHOULDER = np.concatenate([_bezier((0.3, 1.45), (1.3, 1.45), (1.85, 2.0), 12), [[2.05, 2.6]]])  # neck to edge
+_SHOULDERS = np.concatenate([_SHOULDER[::-1] * (-1.0, 1.0), _SHOULDER])
 _NECK = np.array([[-0.3, 0.5], [-0.3, 1.35], [-0.2, 1.62], [0.2, 1.62], [0.3, 1.35], [0.3, 0.5]])
 _MIRROR = np.array([-1.0, 1.0])
 _SAILOR_FLAP = np.array([[0.0, 1.85], [0.3, 1.4], [1.2, 1.6], [0.9, 2.0]])
@@ -608,7 +612,7 @@ def _ears(sketch: _Sketch, head: _Head, c: SyntheticCharacter, pal: _Palette, po
 def _bang_shadow(c: SyntheticCharacter) -> np.ndarray:
     """The band of shadow the bangs cast on the forehead, kept inside the face's width at each height."""
     edge = _bang_edge(c)[0]
-    band = np.concatenate([edge + (0.0, 0.07), edge[::-1] - (0.0, 0.3)])
+    band = np.concatenate([edge + (0.0, 0.07), edge[::-1] - (0.0, 0.1)])  # the top is hidden by the bangs
     width = _Head(c, np.zeros(POSE_DIM), 1).cross_section(band[:, 1])[0]
     band[:, 0] = np.clip(band[:, 0], -width, width)
     return _freeze(band)[0]
@@ -616,10 +620,9 @@ def _bang_shadow(c: SyntheticCharacter) -> np.ndarray:
 
 def _face(sketch: _Sketch, head: _Head, c: SyntheticCharacter, pal: _Palette, pose: np.ndarray) -> _Draw:
     """Skin, jaw line, the shadows under the chin and under the bangs, and blush."""
-    outline = head.face_outline()
+    outline, jaw = head.face_outline()
     face = sketch.solid(outline[:, :2], outline[:, 2])
-    half = len(outline) // 2
-    jaw = outline[half - 9 : half + 9]
+    jaw_line = sketch.solid(jaw[:, :2], jaw[:, 2])
     # The chin's shadow falls on the neck: the jaw moved down, kept within the neck's width.
     chin_shadow = sketch.solid(jaw[:, :2] + (0.0, 0.16), jaw[:, 2])
     shadow = sketch.surface(_bang_shadow(c), 0.06)
@@ -635,7 +638,7 @@ def _face(sketch: _Sketch, head: _Head, c: SyntheticCharacter, pal: _Palette, po
         chin[:, 0] = np.clip(chin[:, 0], int(neck[0]), int(neck[1]))
         canvas.fill(chin, pal.skin_shadow)
         canvas.fill(px[face], pal.skin)
-        canvas.line(px[face][half - 9 : half + 9], pal.skin_line, head.px(0.018))
+        canvas.line(px[jaw_line], pal.skin_line, head.px(0.018))
         canvas.fill(px[shadow], pal.skin_shadow)
         for key in blush:
             patch = canvas.patch(px[key])
@@ -878,18 +881,24 @@ _STRAND_WIDTH = np.linspace(0.03, 0.0, 5)
 _SHINE_WIDTH = np.array([0.0, 0.05, 0.07, 0.05, 0.0])
 
 
+def _sphere_depth(points: np.ndarray, radius: float) -> np.ndarray:
+    """z of the front of a sphere around the head centre under face points (0 outside it)."""
+    return np.sqrt(np.clip(radius**2 - (points**2).sum(axis=1), 0.0, None))
+
+
 @lru_cache(maxsize=256)
-def _hair_details(c: SyntheticCharacter) -> tuple[list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]:
-    """Strand lines rising from the notches (on the surface) and the glossy ring's dashes with their depths."""
+def _hair_details(c: SyntheticCharacter) -> tuple[list[tuple[np.ndarray, np.ndarray]], ...]:
+    """Strand lines rising from the notches and the glossy ring's dashes, each with its depths."""
     notches = _bang_edge(c)[1]
     strands = []
     for x, y in notches[1:-1]:
-        strands.append(_ribbon(_bezier((x, y), (x * 1.05, y - 0.15), (x * 1.15, y - 0.32), 5), _STRAND_WIDTH))
+        strand = _ribbon(_bezier((x, y), (x * 1.05, y - 0.12), (x * 1.15, y - 0.26), 5), _STRAND_WIDTH)
+        strands.append((strand, _sphere_depth(strand, 1.1) + 0.02))  # in the cap: on the hair's sphere
     shine = []
     for start in np.linspace(0.28, 0.62, 4):
         a = np.linspace(start, start + 0.07, 5) * math.pi
         dash = _ribbon(np.stack([0.78 * np.cos(a), -0.78 * np.sin(a) - 0.05], axis=1), _SHINE_WIDTH)
-        shine.append((dash, np.sqrt(np.clip(1.0 - (dash**2).sum(axis=1), 0, None)) + 0.05))
+        shine.append((dash, _sphere_depth(dash, 1.0) + 0.05))
     return strands, shine
 
 
@@ -899,7 +908,7 @@ def _front_hair(sketch: _Sketch, head: _Head, c: SyntheticCharacter, pal: _Palet
     cap_points = head.sphere_outline(_CAP_ANGLES, 1.1)
     cap = sketch.solid(cap_points[:, :2], cap_points[:, 2])
     strands, shine = _hair_details(c)
-    strand_keys = [sketch.surface(strand, 0.08) for strand in strands]
+    strand_keys = [sketch.solid(strand, z) for strand, z in strands]
     shine_keys = [sketch.solid(dash, z) for dash, z in shine]
 
     def draw(canvas: _Canvas, px: list[np.ndarray]) -> None:
@@ -968,7 +977,7 @@ def _cat_ears(sketch: _Sketch, head: _Head, c: SyntheticCharacter, pal: _Palette
 _AHOGE = _ribbon(_bezier((0.05, -1.05), (0.35, -1.6), (-0.15, -1.42), 10), np.linspace(0.09, 0.0, 10))
 _HEADBAND_ANGLES = np.linspace(0.12, 0.88, 24) * math.pi
 _HEADBAND = _ribbon(np.stack([0.98 * np.cos(_HEADBAND_ANGLES), -0.98 * np.sin(_HEADBAND_ANGLES) - 0.05], axis=1), 0.11)
-_HEADBAND_Z = np.sqrt(np.clip(1.1 - (_HEADBAND**2).sum(axis=1), 0, None)) + 0.05
+_HEADBAND_Z = _sphere_depth(_HEADBAND, 1.05) + 0.05
 
 
 @lru_cache(maxsize=256)
