@@ -299,12 +299,7 @@ class _Head:
 
     def cross_section(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Half-width, z offset and depth of the face cross-section at height ``y``."""
-        c = self.character
-        t = np.clip((y - 0.2) / (c.chin - 0.2), 0.0, 1.0)  # 0 above the jaw, 1 at the chin
-        jaw = (1 - t ** (1.6 + 1.6 * c.chin_roundness)) ** (0.75 + 0.3 * c.chin_roundness)
-        temple = 0.9 + 0.1 * np.clip((y + 0.6) / 0.7, 0.0, 1.0)
-        width = c.face_width * np.where(y < 0.2, temple, jaw) + 1e-3
-        return width, 0.45 * t**1.4, 0.95 - 0.5 * t**2
+        return _cross_section(self.character, y)
 
     def face_outline(self) -> tuple[np.ndarray, np.ndarray]:
         """The face silhouette for this pose (N, 3), and the part of it that is the jaw (M, 3).
@@ -332,6 +327,15 @@ class _Head:
     def px(self, length: float | np.ndarray) -> float | np.ndarray:
         """A length in head radii as pixels."""
         return length * self.scale
+
+
+def _cross_section(c: SyntheticCharacter, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Half-width, z offset and depth of a character's face cross-section at height ``y`` (see `_Head`)."""
+    t = np.clip((y - 0.2) / (c.chin - 0.2), 0.0, 1.0)  # 0 above the jaw, 1 at the chin
+    jaw = (1 - t ** (1.6 + 1.6 * c.chin_roundness)) ** (0.75 + 0.3 * c.chin_roundness)
+    temple = 0.9 + 0.1 * np.clip((y + 0.6) / 0.7, 0.0, 1.0)
+    width = c.face_width * np.where(y < 0.2, temple, jaw) + 1e-3
+    return width, 0.45 * t**1.4, 0.95 - 0.5 * t**2
 
 
 _TEMPLE_ROWS = np.linspace(-0.6, 0.2, 5)[:-1]
@@ -613,7 +617,7 @@ def _bang_shadow(c: SyntheticCharacter) -> np.ndarray:
     """The band of shadow the bangs cast on the forehead, kept inside the face's width at each height."""
     edge = _bang_edge(c)[0]
     band = np.concatenate([edge + (0.0, 0.07), edge[::-1] - (0.0, 0.1)])  # the top is hidden by the bangs
-    width = _Head(c, np.zeros(POSE_DIM), 1).cross_section(band[:, 1])[0]
+    width = _cross_section(c, band[:, 1])[0]
     band[:, 0] = np.clip(band[:, 0], -width, width)
     return _freeze(band)[0]
 
@@ -1044,7 +1048,9 @@ _PARTS: tuple[_Part, ...] = (
 # Public rendering API
 
 
-def _prepare(character: SyntheticCharacter, pose: Pose | np.ndarray | Sequence[float], size: int):
+def _prepare(
+    character: SyntheticCharacter, pose: Pose | np.ndarray | Sequence[float], size: int
+) -> tuple[_Head, _Sketch, list[_Draw]]:
     if size < 16:
         raise InputError(f"image size must be at least 16 pixels; got {size}")
     values = pose.to_array() if isinstance(pose, Pose) else validate_poses(pose)[0]
