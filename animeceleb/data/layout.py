@@ -45,10 +45,15 @@ def folder_name(png_name: str) -> str:
     return Path(png_name).stem
 
 
-def image_path(root: str | Path, cluster: str | int, folder: str, png_name: str) -> Path:
-    """Where one frame lives: ``root/rotation/<cluster>/<folder>/<png_name>`` (a ``folder/`` prefix is not doubled)."""
+def relative_image_path(cluster: str | int, folder: str, png_name: str) -> str:
+    """``rotation/<cluster>/<folder>/<png_name>`` (a png name that already starts with ``folder/`` is not doubled)."""
     relative = png_name if png_name.startswith(f"{folder}/") else f"{folder}/{png_name}"
-    return Path(root) / "rotation" / str(cluster) / relative
+    return f"rotation/{cluster}/{relative}"
+
+
+def image_path(root: str | Path, cluster: str | int, folder: str, png_name: str) -> Path:
+    """Where one frame lives: ``root/rotation/<cluster>/<folder>/<png_name>``."""
+    return Path(root) / relative_image_path(cluster, folder, png_name)
 
 
 def basis_path(root: str | Path, folder: str) -> Path:

@@ -29,7 +29,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from datasets.table import InMemoryTable, embed_table_storage
 
-from animeceleb.data.layout import CSV_HEADER, CSV_NAME, SPLITS_DIR, basis_path, folder_name, image_path
+from animeceleb.data.layout import CSV_HEADER, CSV_NAME, SPLITS_DIR, basis_path, folder_name, relative_image_path
 from animeceleb.data.transforms import composite_on_white
 from animeceleb.errors import InputError
 from animeceleb.pose import POSE_DIM, POSE_NAMES
@@ -207,15 +207,17 @@ def _load_layout(
 ) -> AnyDataset:
     rows = read_pose_csv(root)
     identity = rows.column("org_id").to_numpy()
+    ids = identity.tolist()
     cluster = rows.column("num_cluster").to_pylist()
     png_name = rows.column("png_name").to_pylist()
-    # An identity's folder comes from its first row's png name (SPEC 6.1).
-    first = {}
-    for index, key in enumerate(identity.tolist()):
+    # As in the official identity tree (SPEC 6.1), an identity's cluster and folder come from its first row.
+    first: dict[int, int] = {}
+    for index, key in enumerate(ids):
         first.setdefault(key, index)
     folders = {key: folder_name(png_name[index]) for key, index in first.items()}
-    folder = [folders[key] for key in identity.tolist()]
-    paths = [str(image_path(root, c, f, p)) for c, f, p in zip(cluster, folder, png_name, strict=True)]
+    clusters = {key: cluster[index] for key, index in first.items()}
+    prefix = f"{root}{os.sep}"
+    paths = [prefix + relative_image_path(clusters[k], folders[k], name) for k, name in zip(ids, png_name, strict=True)]
     if verify_files:
         _verify_files(root, paths, rows.column("line").to_numpy())
     columns: dict[str, pa.Array] = {
@@ -225,11 +227,11 @@ def _load_layout(
         "png_name": rows.column("png_name").combine_chunks(),
     }
     if with_basis:
-        basis = {key: basis_path(root, value) for key, value in folders.items()}
-        missing = sorted(str(path) for path in basis.values() if not path.is_file())
+        basis = {key: str(basis_path(root, value)) for key, value in folders.items()}
+        missing = sorted(path for path in basis.values() if not os.path.isfile(path))
         if missing:
             raise InputError(f"with_basis=True but {len(missing)} basis images are missing, e.g. {missing[0]}")
-        columns["basis_image"] = _image_column([str(basis[key]) for key in identity.tolist()])
+        columns["basis_image"] = _image_column([basis[key] for key in ids])
     poses = [rows.column(name).combine_chunks() for name in POSE_NAMES]
     columns.update(zip(POSE_NAMES, poses, strict=True))
     flat = np.stack([pose.to_numpy() for pose in poses], axis=1).reshape(-1)
