@@ -205,9 +205,31 @@ def _read_split_lists(root: Path, split_lists: str | Path | None) -> dict[str, s
 def _load_layout(
     root: Path, split: str | None, with_basis: bool, verify_files: bool, split_lists: str | Path | None, streaming: bool
 ) -> AnyDataset:
+    table = _layout_table(root, with_basis, verify_files)
+    features = animeceleb_features(with_basis)
+    identity = table.column("identity").to_numpy()
+    membership = {
+        name: np.isin(identity, sorted(members)) for name, members in _read_split_lists(root, split_lists).items()
+    }
+    membership[OTHER_SPLIT] = ~(membership["train"] | membership["test"])
+
+    def make(mask: np.ndarray | None) -> datasets.Dataset | datasets.IterableDataset:
+        part = table if mask is None else table.filter(pa.array(mask))
+        dataset = datasets.Dataset(InMemoryTable(part), info=datasets.DatasetInfo(features=features))
+        return dataset.to_iterable_dataset() if streaming else dataset
+
+    if split == "all":
+        return make(None)
+    if split is not None:
+        return make(membership[split])
+    parts = {name: make(mask) for name, mask in membership.items() if name != OTHER_SPLIT or mask.any()}
+    return datasets.IterableDatasetDict(parts) if streaming else datasets.DatasetDict(parts)
+
+
+def _layout_table(root: Path, with_basis: bool, verify_files: bool) -> pa.Table:
+    """Every CSV row as an Arrow table with the `animeceleb_features` schema (images referenced by path)."""
     rows = read_pose_csv(root)
-    identity = rows.column("org_id").to_numpy()
-    ids = identity.tolist()
+    ids = rows.column("org_id").to_pylist()
     cluster = rows.column("num_cluster").to_pylist()
     png_name = rows.column("png_name").to_pylist()
     # As in the official identity tree (SPEC 6.1), an identity's cluster and folder come from its first row.
@@ -234,26 +256,9 @@ def _load_layout(
         columns["basis_image"] = _image_column([basis[key] for key in ids])
     poses = [rows.column(name).combine_chunks() for name in POSE_NAMES]
     columns.update(zip(POSE_NAMES, poses, strict=True))
-    flat = np.stack([pose.to_numpy() for pose in poses], axis=1).reshape(-1)
+    flat = np.stack([pose.to_numpy() for pose in poses], axis=1).reshape(-1)  # (rows * 20,) row-major
     columns["pose"] = pa.FixedSizeListArray.from_arrays(pa.array(flat, pa.float32()), POSE_DIM)
-    features = animeceleb_features(with_basis)
-    table = pa.Table.from_arrays(list(columns.values()), schema=features.arrow_schema)
-
-    lists = _read_split_lists(root, split_lists)
-    membership = {name: np.isin(identity, sorted(ids)) for name, ids in lists.items()}
-    membership[OTHER_SPLIT] = ~(membership["train"] | membership["test"])
-
-    def make(mask: np.ndarray | None) -> datasets.Dataset | datasets.IterableDataset:
-        part = table if mask is None else table.filter(pa.array(mask))
-        dataset = datasets.Dataset(InMemoryTable(part), info=datasets.DatasetInfo(features=features))
-        return dataset.to_iterable_dataset() if streaming else dataset
-
-    if split == "all":
-        return make(None)
-    if split is not None:
-        return make(membership[split])
-    parts = {name: make(mask) for name, mask in membership.items() if name != OTHER_SPLIT or mask.any()}
-    return datasets.IterableDatasetDict(parts) if streaming else datasets.DatasetDict(parts)
+    return pa.Table.from_arrays(list(columns.values()), schema=animeceleb_features(with_basis).arrow_schema)
 
 
 def _image_column(paths: Sequence[str]) -> pa.StructArray:
