@@ -104,7 +104,7 @@ class OfficialLayoutWriter:
         self.root = Path(root)
         self.csv_path = self.root / CSV_NAME
         self._done: set[tuple[int, str]] = set()
-        self._folders: dict[int, str] = {}
+        self._folders: dict[int, tuple[str, str]] = {}  # identity -> (cluster, folder) of its first row
         self._made: set[Path] = set()  # directories already created
         self._handle: io.TextIOWrapper | None = None
         self._csv = None  # a csv.writer while open
@@ -151,7 +151,7 @@ class OfficialLayoutWriter:
                 self._done.add((identity, row[2]))
             except (IndexError, ValueError):
                 raise InputError(f"{self.csv_path}, line {number}: malformed row {row!r}") from None
-            self._folders.setdefault(identity, folder_name(row[2]))
+            self._folders.setdefault(identity, (row[1], folder_name(row[2])))
 
     def has(self, identity: int, png_name: str) -> bool:
         """Whether this frame is already in the dataset."""
@@ -169,12 +169,14 @@ class OfficialLayoutWriter:
         if self._csv is None or self._handle is None:
             raise InputError("OfficialLayoutWriter is not open; use it as a context manager")
         folder = folder_name(png_name)
-        expected = self._folders.setdefault(identity, folder)
-        if not png_name.endswith(".png") or not folder or folder != expected:
+        first_cluster, first_folder = self._folders.setdefault(identity, (str(cluster), folder))
+        if not png_name.endswith(".png") or not folder or folder != first_folder:
             raise InputError(
                 f"png name {png_name!r} of identity {identity} must end in .png and start with its folder name "
-                f"{expected!r} followed by '_' (the loader finds the folder from the name)"
+                f"{first_folder!r} followed by '_' (the loader finds the folder from the name)"
             )
+        if str(cluster) != first_cluster:
+            raise InputError(f"identity {identity} is in cluster {first_cluster}; got {cluster} (one per identity)")
         values = format_pose_values(pose)
         path = image_path(self.root, cluster, folder, png_name)
         self._write(path, image)

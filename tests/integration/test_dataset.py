@@ -205,6 +205,8 @@ def test_writer_output_loads_and_resumes(tmp_path: Path) -> None:
         writer.write_splits([5], [])
         with pytest.raises(InputError, match="start with its folder name 'eve'"):
             writer.write_frame(5, 2, "zoe_2.png", image, pose)
+        with pytest.raises(InputError, match="identity 5 is in cluster 2; got 3"):
+            writer.write_frame(5, 3, "eve_2.png", image, pose)
     assert not (tmp_path / "cached.json").exists()  # the official loader's cache would be stale
     with (tmp_path / "combined_pose.csv").open("a") as handle:
         handle.write("5,2,eve_2.png,0.5,0.")  # an interrupted row
