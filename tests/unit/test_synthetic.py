@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import numpy as np
 import pytest
@@ -195,3 +196,17 @@ def test_grid_has_a_cell_per_character_and_pose() -> None:
     grid = render_grid(seed=1, identities=2, size=64)
     label = grid.shape[0] - 2 * 64
     assert grid.shape == (label + 128, 64 * len(NAMED_POSES), 3) and 0 < label < 64
+
+
+def test_random_characters_render_at_any_size() -> None:
+    rng = np.random.default_rng(11)
+    poses = sample_poses(rng, 60)
+    poses[::7, 17:] = rng.uniform(-35, 35, (len(poses[::7]), 3))  # beyond the sampling range: accepted with a warning
+    for index, pose in enumerate(poses):
+        size = int(rng.integers(16, 97))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            image = render(SyntheticCharacter.random(rng), pose, size, rgba=bool(index % 2))
+        assert image.shape[:2] == (size, size)
+        if image.shape[2] == 4:
+            assert 0.2 < (image[..., 3] > 0).mean() < 0.95
