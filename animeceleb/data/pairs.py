@@ -73,7 +73,9 @@ class AnimeCelebPairs(_EpochSeeded):
 
     Item ``k`` belongs to the ``k``-th identity (modulo their number; ``num_repeats`` passes make one epoch, 75 in
     the official configs). Two frame indices are drawn uniformly with replacement and sorted: the earlier frame is
-    the source, the later the driving frame, and they may coincide.
+    the source, the later the driving frame, and they may coincide. With ``use_animo_sampling`` the identity is
+    instead drawn at random in [0, N - 1) as Animo's combined dataset does, which never uses the last identity
+    (SPEC 6.3, 9.1 item 13).
     """
 
     def __init__(
@@ -84,6 +86,7 @@ class AnimeCelebPairs(_EpochSeeded):
         num_repeats: int = 1,
         use_jitter: bool = False,
         use_time_flip: bool = False,
+        use_animo_sampling: bool = False,
     ) -> None:
         super().__init__(seed)
         if not isinstance(dataset, datasets.Dataset):
@@ -97,6 +100,7 @@ class AnimeCelebPairs(_EpochSeeded):
         self.num_repeats = num_repeats
         self.use_jitter = use_jitter
         self.use_time_flip = use_time_flip
+        self.use_animo_sampling = use_animo_sampling
         columns = dataset.select_columns(["identity", *POSE_NAMES]).with_format("numpy")[:]
         self.poses = np.stack([columns[name] for name in POSE_NAMES], axis=1).astype(np.float32)  # (rows, 20)
         rows_of: dict[int, list[int]] = {}  # identity -> its rows in dataset order; identities in order of appearance
@@ -110,7 +114,9 @@ class AnimeCelebPairs(_EpochSeeded):
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor | int]:
         rng = self._rng(index)
-        frames = self.frames[index % len(self.frames)]
+        count = len(self.frames)
+        which = int(rng.integers(0, max(count - 1, 1))) if self.use_animo_sampling else index % count
+        frames = self.frames[which]
         first, second = np.sort(rng.integers(0, len(frames), 2))
         source_row, driving_row = int(frames[first]), int(frames[second])
         source, driving = (composite_on_white(self.dataset[row]["image"]) for row in (source_row, driving_row))
@@ -119,7 +125,7 @@ class AnimeCelebPairs(_EpochSeeded):
             driving,
             self.poses[source_row],
             self.poses[driving_row],
-            int(self.identities[index % len(self.frames)]),
+            int(self.identities[which]),
             rng,
             use_jitter=self.use_jitter,
             use_time_flip=self.use_time_flip,

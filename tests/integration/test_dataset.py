@@ -275,3 +275,9 @@ def test_synthetic_pairs_have_the_same_format() -> None:
     assert float(batch["source"].min()) >= 0 and float(batch["driving"].max()) <= 1
     assert torch.equal(pairs[4]["source"], pairs[4]["source"])
     assert not torch.equal(pairs[4]["source"], pairs[4]["driving"])
+
+
+def test_animo_sampling_never_draws_the_last_identity(root: Path) -> None:
+    pairs = AnimeCelebPairs(load_animeceleb(root, "all"), seed=0, num_repeats=10, use_animo_sampling=True)
+    assert pairs.identities == [0, 9, 17, 1]
+    assert {pairs[index]["identity"] for index in range(len(pairs))} == {0, 9, 17}
