@@ -687,7 +687,7 @@ def _eye_lids(pose: np.ndarray, side: float) -> tuple[np.ndarray, np.ndarray, fl
     upper = -0.62 * _LID_ROUND**0.55 - 0.1 * _LID_U - 0.08
     lower = 0.42 * _LID_ROUND**0.9
     # Half-lidded: the upper lid drops and flattens. Wide: both lids open further.
-    upper = upper + half * 0.55 * (0.05 - upper) * _LID_ROUND**0.3
+    upper = upper + half * 0.45 * (0.05 - upper) * _LID_ROUND**0.3
     upper = upper * (1 + 0.35 * wide) - 0.06 * wide
     lower = lower * (1 + 0.2 * wide)
     # Closing (wink or happy arcs): both lids meet on one line, a gentle droop or a ^ arc when smiling.
