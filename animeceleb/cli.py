@@ -21,6 +21,7 @@ COMMANDS: tuple[str, ...] = (
     "animeceleb.driving.command",
     "animeceleb.inference.command",
     "animeceleb.annotate.command",
+    "animeceleb.data.command",
 )
 
 
