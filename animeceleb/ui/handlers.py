@@ -17,12 +17,14 @@ from typing import ParamSpec, TypeVar
 import gradio as gr
 import numpy as np
 
-from animeceleb.data.synthetic import SyntheticCharacter, render, sample_poses
+from animeceleb.data import SyntheticCharacter, render, sample_poses
 from animeceleb.driving import preset_poses
 from animeceleb.errors import AnimeCelebError, InputError
 from animeceleb.inference import Animator
 from animeceleb.pose import POSE_DIM, Pose, validate_poses
+from animeceleb.ui import jobs
 from animeceleb.ui.jobs import (
+    SYNTHETIC,
     Progress,
     VideoDriving,
     beside_driving,
@@ -30,6 +32,7 @@ from animeceleb.ui.jobs import (
     comparison_frames,
     drive,
     encode_clip,
+    sample_image,
 )
 from animeceleb.ui.media import LIMITS, OutputFolder, frame_image, frames_for, load_image
 from animeceleb.ui.models import LoadedModel, ModelRegistry, SourceCache
@@ -242,17 +245,13 @@ def compare_models(
     return next(comparison_frames(middle)), str(clip.mp4)
 
 
-def dataset_samples(count: float = 12, seed: float | None = 0) -> tuple[list[tuple[np.ndarray, str]], list[dict]]:
-    """Synthetic dataset samples: a gallery of (image, caption) and the samples themselves (for ``gr.State``)."""
-    count = max(1, min(int(count), MAX_SAMPLES))
-    rng = np.random.default_rng(None if seed is None else int(seed))
-    poses = sample_poses(rng, count)
-    samples = [{"character": SyntheticCharacter.random(rng).to_dict(), "pose": pose.tolist()} for pose in poses]
-    return [(_sample_image(sample), _caption(sample["pose"])) for sample in samples], samples
-
-
-def _sample_image(sample: dict, size: int = 256) -> np.ndarray:
-    return render(SyntheticCharacter.from_dict(sample["character"]), sample["pose"], size)
+@user_errors
+def dataset_samples(
+    count: float = 12, seed: float | None = 0, dataset: str = SYNTHETIC
+) -> tuple[list[tuple[np.ndarray, str]], list[dict]]:
+    """Dataset samples (synthetic, or from an allowed folder): a gallery of (image, caption), and the samples."""
+    samples = jobs.dataset_samples(dataset, max(1, min(int(count), MAX_SAMPLES)), None if seed is None else int(seed))
+    return [(sample_image(sample), _caption(sample["pose"])) for sample in samples], samples
 
 
 def _caption(pose: list[float]) -> str:
@@ -262,10 +261,10 @@ def _caption(pose: list[float]) -> str:
 
 
 def select_sample(samples: list[dict], event: gr.SelectData) -> tuple[str, np.ndarray]:
-    """A clicked dataset sample: its pose as copyable text, and its image redrawn larger (from the session's state,
-    never from a path the browser sends)."""
+    """A clicked dataset sample: its pose as copyable text, and its image (redrawn from the session's state, never
+    read from a path the browser sends)."""
     sample = samples[event.index]
-    return json.dumps([round(value, 3) for value in sample["pose"]]), _sample_image(sample, CHARACTER_SIZE)
+    return json.dumps([round(value, 3) for value in sample["pose"]]), sample_image(sample, CHARACTER_SIZE)
 
 
 LIMITS_TEXT = (

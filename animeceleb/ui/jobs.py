@@ -6,13 +6,16 @@ to the encoder, so memory stays bounded by the GIF preview (at most ``MAX_GIF_FR
 
 from __future__ import annotations
 
+import functools
 import itertools
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from animeceleb.data import SyntheticCharacter, load_animeceleb, render, sample_poses
 from animeceleb.driving import DriveOptions, VideoReader, drive_frames, write_video
 from animeceleb.driving.drive import DEFAULT_FPS
 from animeceleb.errors import InputError
@@ -29,6 +32,8 @@ from animeceleb.ui.media import (
     write_gif,
 )
 
+DATA_ROOTS_ENV = "ANIMECELEB_DATA_ROOTS"  # the dataset folders the app may read, separated by os.pathsep
+SYNTHETIC = "synthetic"  # the Dataset tab's choice of freshly drawn synthetic samples
 MAX_GIF_FRAMES = 250  # a GIF holds every frame in memory: longer clips get a GIF of their start only
 
 Progress = Callable[[int, int, str], None]  # (done, total, what is being done)
@@ -191,3 +196,37 @@ def comparison_frames(
     labels = [label for label, _, _ in entries]
     for results in zip(*streams, strict=True):
         yield side_by_side([label_image(image, label) for label, image in zip(labels, results, strict=True)])
+
+
+def dataset_choices() -> list[str]:
+    """What the Dataset tab can browse: synthetic samples, and the folders listed in ``ANIMECELEB_DATA_ROOTS``."""
+    roots = [root for root in os.environ.get(DATA_ROOTS_ENV, "").split(os.pathsep) if root.strip()]
+    return [SYNTHETIC, *roots]
+
+
+@functools.lru_cache(maxsize=4)
+def _dataset(root: str):  # noqa: ANN202 (a datasets.Dataset)
+    return load_animeceleb(root, split="all", verify_files=False)
+
+
+def dataset_samples(source: str, count: int, seed: int | None) -> list[dict]:
+    """``count`` random samples of a dataset choice, each ``{"pose": [...20], ...}`` plus what redraws its image.
+
+    Only the choices of ``dataset_choices`` are read: a folder outside ``ANIMECELEB_DATA_ROOTS`` is refused.
+    """
+    rng = np.random.default_rng(seed)
+    if source == SYNTHETIC:
+        poses = sample_poses(rng, count)
+        return [{"character": SyntheticCharacter.random(rng).to_dict(), "pose": pose.tolist()} for pose in poses]
+    if source not in dataset_choices():
+        raise InputError(f"{source!r} is not a dataset this app may read; set {DATA_ROOTS_ENV} to allow a folder")
+    table = _dataset(source)
+    rows = rng.choice(len(table), size=min(count, len(table)), replace=False)
+    return [{"root": source, "row": int(row), "pose": list(table[int(row)]["pose"])} for row in rows]
+
+
+def sample_image(sample: dict, size: int = 256) -> np.ndarray:
+    """The RGB image (uint8) of a sample from ``dataset_samples``; synthetic ones are drawn at ``size``."""
+    if "character" in sample:
+        return render(SyntheticCharacter.from_dict(sample["character"]), sample["pose"], size)
+    return np.asarray(_dataset(sample["root"])[sample["row"]]["image"].convert("RGB"))

@@ -16,8 +16,8 @@ import gradio as gr
 
 from animeceleb.driving import PRESETS
 from animeceleb.pose import ANGLE_NAMES, ANGLE_RANGE, POSE_GROUPS, POSE_NAMES
-from animeceleb.ui import handlers
-from animeceleb.ui.media import FRAMING_MODES, IMAGE_TYPES, LIMITS
+from animeceleb.ui import handlers, jobs
+from animeceleb.ui.media import FRAMING_MODES, LIMITS
 from animeceleb.ui.models import DEFAULT_KEY, REPO_ROOT
 
 EXAMPLES_DIR = REPO_ROOT / "examples"
@@ -72,11 +72,9 @@ class SourcePanel:
         return [self.source, self.model, self.framing]
 
 
-def example_files(suffixes: tuple[str, ...]) -> list[str]:
-    """Files in ``examples/`` with one of ``suffixes``, sorted (none when the folder is absent)."""
-    if not EXAMPLES_DIR.is_dir():
-        return []
-    return sorted(str(path) for path in EXAMPLES_DIR.iterdir() if path.suffix.lower() in suffixes)
+def example_files(pattern: str) -> list[str]:
+    """Files in ``examples/`` matching a glob ``pattern``, sorted (none when the folder is absent)."""
+    return sorted(str(path) for path in EXAMPLES_DIR.glob(pattern))
 
 
 def build_demo() -> gr.Blocks:
@@ -129,7 +127,7 @@ def _source_panel() -> SourcePanel:
     with gr.Row():
         framing = gr.Radio(list(FRAMING_MODES), value="crop", label="Framing", scale=2, min_width=140)
         random_button = gr.Button("Random character", scale=1, min_width=120, size="sm")
-    examples = example_files(IMAGE_TYPES)
+    examples = example_files("character_*")
     if examples:
         gr.Examples(examples, inputs=source, label="Examples (made by scripts/make_examples.py)", examples_per_page=8)
     with gr.Accordion("Model", open=True):
@@ -231,7 +229,7 @@ def _video_tab(panel: SourcePanel) -> gr.Video:
         with gr.Row(equal_height=False):
             with gr.Column(scale=1):
                 driving = gr.Video(label="Driving video: one face", sources=["upload", "webcam"], height=300)
-                examples = example_files((".mp4", ".webm"))
+                examples = example_files("driving_*")
                 if examples:
                     gr.Examples(examples, inputs=driving, label="Example driving clips")
             with gr.Column(scale=1):
@@ -320,8 +318,12 @@ def _compare_tab(panel: SourcePanel, pose: PoseControls, driving_video: gr.Video
 
 def _dataset_tab(panel: SourcePanel, pose: PoseControls) -> None:
     with gr.Tab("Dataset", id="dataset"):
-        gr.Markdown("Synthetic AnimeCeleb-style samples (`animeceleb.data.synthetic`) with their pose values.")
+        gr.Markdown(
+            "Samples with their pose values: synthetic AnimeCeleb-style heads (`animeceleb.data.synthetic`), or a "
+            f"dataset folder listed in `{jobs.DATA_ROOTS_ENV}`."
+        )
         with gr.Row():
+            dataset = gr.Dropdown(jobs.dataset_choices(), value=jobs.SYNTHETIC, label="Dataset")
             count = gr.Slider(4, handlers.MAX_SAMPLES, 12, step=4, label="Samples")
             seed = gr.Number(0, precision=0, label="Seed")
             draw = gr.Button("Draw samples", variant="primary")
@@ -334,7 +336,7 @@ def _dataset_tab(panel: SourcePanel, pose: PoseControls) -> None:
                     use_source = gr.Button("Use as source")
                     use_pose = gr.Button("Apply its pose in the Pose tab")
     samples = gr.State([])
-    draw.click(handlers.dataset_samples, [count, seed], [gallery, samples], api_name="dataset_samples")
+    draw.click(handlers.dataset_samples, [count, seed, dataset], [gallery, samples], api_name="dataset_samples")
     gallery.select(handlers.select_sample, samples, [pose_box, selected], api_visibility="private")
     use_source.click(lambda path: path, selected, panel.source, api_visibility="private")
     use_pose.click(handlers.parse_pose, pose_box, pose.slider_list, api_visibility="private").success(

@@ -25,7 +25,6 @@ from animeceleb.errors import InputError
 from animeceleb.inference import composite_on_white
 
 FRAMING_MODES = ("crop", "pad")  # crop: fill the frame, cutting the longer side; pad: keep everything, white borders
-IMAGE_TYPES = (".png", ".jpg", ".jpeg", ".webp")
 STILL_IMAGE_CODECS = ("png", "mjpeg", "webp", "bmp", "tiff")  # what ffmpeg reports for an image given as a video
 
 

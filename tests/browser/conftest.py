@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from animeceleb.data import write_synthetic_dataset
 from tests.tiny_models import save_tiny_models
 
 
@@ -25,12 +26,22 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
-def app_url(tiny_models: dict[str, Path]) -> Iterator[str]:
-    """URL of the app built by ``build_demo()`` and launched with ``launch_options()`` (port changed)."""
+def dataset_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny synthetic dataset in the official layout (2 identities x 3 frames, 64x64)."""
+    root = tmp_path_factory.mktemp("dataset")
+    write_synthetic_dataset(root, identities=2, frames_per_identity=3, size=64)
+    return root
+
+
+@pytest.fixture(scope="session")
+def app_url(tiny_models: dict[str, Path], dataset_root: Path) -> Iterator[str]:
+    """URL of the app built by ``build_demo()`` and launched with ``launch_options()`` (port changed), with the tiny
+    Animo as its default model and the tiny dataset as its only dataset folder."""
     from animeceleb.ui import build_demo, launch_options
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ANIMECELEB_MODEL", str(tiny_models["animo"]))
+        patch.setenv("ANIMECELEB_DATA_ROOTS", str(dataset_root))
         demo = build_demo()
         port = free_port()
         demo.launch(prevent_thread_lock=True, quiet=True, **{**launch_options(), "server_port": port})

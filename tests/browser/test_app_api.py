@@ -141,6 +141,13 @@ def test_small_helpers(client: Client) -> None:
     assert character.shape == (512, 512, 3)
     samples = client.predict(4, 1, api_name="/dataset_samples")
     assert len(samples) == 4 and all(sample["caption"] for sample in samples)
+
+
+def test_dataset_tab_reads_only_the_allowed_folders(client: Client, dataset_root: Path, tmp_path: Path) -> None:
+    samples = client.predict(4, 0, str(dataset_root), api_name="/dataset_samples")
+    assert len(samples) == 4 and all(read_image(sample["image"]).shape == (64, 64, 3) for sample in samples)
+    with pytest.raises(AppError):
+        client.predict(4, 0, str(tmp_path), api_name="/dataset_samples")
     values = client.predict('{"mouth_a": 0.5, "head_roll": -3}', api_name="/parse_pose")
     assert values[12] == 0.5 and values[18] == -3 and sum(map(abs, values)) == 3.5
 
