@@ -24,6 +24,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import torch
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
@@ -36,7 +37,7 @@ from animeceleb.pose import POSE_NAMES, pose_index  # noqa: E402
 from animeceleb.ui import build_demo, launch_options  # noqa: E402
 from animeceleb.ui.handlers import REGISTRY, SOURCES, _source_for  # noqa: E402
 
-SOURCE = REPO_ROOT / "examples" / "character_07.png"
+SOURCE = REPO_ROOT / "examples" / "character_13.png"
 TARGET_MS = 150.0
 
 
@@ -105,7 +106,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--changes", type=int, default=20, help="timed slider changes per method")
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     demo = build_demo()
     with socket.socket() as probe:
@@ -131,7 +135,8 @@ def main() -> None:
         demo.close()
 
     print(f"model: {loaded.label} ({type(loaded.model).__name__}, {loaded.image_size[1]}x{loaded.image_size[0]})")
-    print(f"machine: {os.cpu_count()} CPU cores, torch threads {__import__('torch').get_num_threads()}")
+    load = os.getloadavg()[0]
+    print(f"machine: {os.cpu_count()} CPU cores, torch threads {torch.get_num_threads()}, load average {load:.1f}")
     print(f"{'method':<44} {'median ms':>10} {'p90 ms':>8}")
     rows = [
         ("model alone (prepared source, 1 pose)", model_only),

@@ -22,8 +22,8 @@ from animeceleb.data.synthetic import SyntheticCharacter, render  # noqa: E402
 from animeceleb.driving import write_video  # noqa: E402
 from animeceleb.pose import Pose  # noqa: E402
 
-CHARACTER_SEEDS = (3, 7, 11, 20)  # picked for varied hair, colours and accessories
-TRANSPARENT_SEED = 11  # this one is saved as RGBA, to show that transparency is composited on white
+CHARACTER_SEEDS = (1, 10, 13, 18, 23)  # picked for varied skin, hair, colours and accessories
+TRANSPARENT_SEED = 18  # this one is saved as RGBA, to show that transparency is composited on white
 CHARACTER_SIZE = 512
 CLIP_SIZE = (360, 480)  # height, width
 CLIP_FPS = 25.0
