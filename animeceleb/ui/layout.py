@@ -166,7 +166,7 @@ def _pose_tab(panel: SourcePanel) -> PoseControls:
                 randomise = gr.Button("Randomise", size="sm")
             pose_box = gr.Textbox(
                 value=json.dumps([0] * len(POSE_NAMES), separators=(",", ":")),  # as POSE_TEXT_JS writes it
-                label=f"Pose vector ({len(POSE_NAMES)} values in the order of the sliders)",
+                label=f"Pose vector ({len(POSE_NAMES)} values: eyes, brows, mouth, head)",
                 info="Copy it, or paste a list or a {name: value} object and press Apply",
                 buttons=["copy"],
                 elem_id="pose-vector",
@@ -289,7 +289,15 @@ def _presets_tab(panel: SourcePanel) -> None:
 def _compare_tab(panel: SourcePanel, pose: PoseControls, driving_video: gr.Video) -> None:
     with gr.Tab("Compare", id="compare"):
         with gr.Row():
-            models = gr.CheckboxGroup(handlers.REGISTRY.choices(), value=[DEFAULT_KEY], label="Models", scale=3)
+            models = gr.Dropdown(
+                handlers.REGISTRY.choices(),
+                value=[DEFAULT_KEY],
+                multiselect=True,
+                allow_custom_value=True,
+                label="Models",
+                info="listed ones, or type a model folder or Hub repo id",
+                scale=3,
+            )
             driving = gr.Dropdown(
                 [handlers.CURRENT_POSE, handlers.DRIVING_VIDEO, *PRESETS],
                 value=handlers.CURRENT_POSE,
