@@ -53,7 +53,7 @@ class PoseControls:
     @property
     def slider_list(self) -> list[gr.Slider]:
         """The sliders in ``POSE_NAMES`` order (the order of ``handlers.parse_pose``'s outputs)."""
-        return [self.sliders[name] for name in POSE_NAMES]
+        return list(self.sliders.values())
 
 
 @dataclass(frozen=True)
