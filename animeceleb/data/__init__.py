@@ -19,7 +19,7 @@ from animeceleb.data.synthetic import (
     sample_poses,
     write_synthetic_dataset,
 )
-from animeceleb.data.transforms import ColorJitter, composite_on_white
+from animeceleb.data.transforms import ColorJitter, composite_image_on_white
 
 __all__ = [
     "NAMED_POSES",
@@ -29,7 +29,7 @@ __all__ = [
     "SyntheticCharacter",
     "SyntheticPairs",
     "animeceleb_features",
-    "composite_on_white",
+    "composite_image_on_white",
     "export_parquet",
     "load_animeceleb",
     "part_boxes",
