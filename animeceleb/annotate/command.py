@@ -16,7 +16,7 @@ from animeceleb.annotate.annotator import (
     inspect_model,
 )
 from animeceleb.annotate.morph_map import MorphMapping, load_morph_map, resolve_morph_map
-from animeceleb.annotate.sampling import load_poses
+from animeceleb.annotate.pose_file import load_poses
 
 DEFAULTS = AnnotateOptions()
 
