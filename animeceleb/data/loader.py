@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 from datasets.table import InMemoryTable, embed_table_storage
 
 from animeceleb.data.layout import CSV_HEADER, CSV_NAME, SPLITS_DIR, basis_path, folder_name, relative_image_path
-from animeceleb.data.transforms import composite_on_white
+from animeceleb.data.transforms import composite_image_on_white
 from animeceleb.errors import InputError
 from animeceleb.pose import POSE_DIM, POSE_NAMES
 
@@ -333,7 +333,7 @@ def _pick_split(loaded: datasets.DatasetDict | datasets.IterableDatasetDict, spl
 def _composite_batch(batch: dict) -> dict:
     for key in ("image", "basis_image"):
         if key in batch:
-            batch[key] = [None if image is None else composite_on_white(image) for image in batch[key]]
+            batch[key] = [None if image is None else composite_image_on_white(image) for image in batch[key]]
     return batch
 
 

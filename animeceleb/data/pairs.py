@@ -17,8 +17,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from animeceleb.data.synthetic import character_for, render, sample_poses
-from animeceleb.data.transforms import ColorJitter, composite_on_white, to_tensor
+from animeceleb.data.sampling import sample_poses
+from animeceleb.data.synthetic import character_for, render
+from animeceleb.data.transforms import ColorJitter, composite_image_on_white, to_tensor
 from animeceleb.errors import InputError
 from animeceleb.pose import POSE_NAMES
 
@@ -119,7 +120,7 @@ class AnimeCelebPairs(_EpochSeeded):
         frames = self.frames[which]
         first, second = np.sort(rng.integers(0, len(frames), 2))
         source_row, driving_row = int(frames[first]), int(frames[second])
-        source, driving = (composite_on_white(self.dataset[row]["image"]) for row in (source_row, driving_row))
+        source, driving = (composite_image_on_white(self.dataset[row]["image"]) for row in (source_row, driving_row))
         return make_pair_item(
             source,
             driving,

@@ -12,21 +12,16 @@ import numpy as np
 import torch
 from PIL import Image, ImageEnhance
 
+from animeceleb.imaging import composite_on_white
 
-def composite_on_white(image: Image.Image) -> Image.Image:
-    """An RGB image: RGBA composited over white exactly as the official loader does (SPEC 6.4).
 
-    ``rgb = c * a + (1 - a) * 255`` with ``a = alpha / 255`` in float32, then truncated (not rounded) to uint8.
-    RGB images are returned unchanged; other modes are converted to RGB(A) first.
-    """
+def composite_image_on_white(image: Image.Image) -> Image.Image:
+    """A PIL image as RGB, alpha composited over white exactly as the official loader does (SPEC 6.4)."""
     if image.mode == "RGB":
         return image
     if image.mode not in ("RGBA", "LA", "P", "PA") and "transparency" not in image.info:
         return image.convert("RGB")
-    rgba = np.asarray(image.convert("RGBA"))
-    alpha = rgba[..., 3:4].astype(np.float32) / np.float32(255)
-    rgb = rgba[..., :3].astype(np.float32) * alpha + (np.float32(1) - alpha) * np.float32(255)
-    return Image.fromarray(rgb.astype(np.uint8), "RGB")
+    return Image.fromarray(composite_on_white(np.asarray(image.convert("RGBA"))), "RGB")
 
 
 def to_tensor(image: Image.Image | np.ndarray) -> torch.Tensor:

@@ -7,11 +7,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from animeceleb.driving.command import add_drive_arguments, drive_options, format_frame_ranges, tqdm_progress
+from animeceleb.cli import tqdm_progress
+from animeceleb.driving.command import add_drive_arguments, drive_options, format_frame_ranges
 from animeceleb.driving.tracker import FaceTracker
+from animeceleb.imaging import read_image
 from animeceleb.inference.animate import animate_file
 from animeceleb.inference.animator import Animator
-from animeceleb.inference.images import read_image
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "checkpoints" / "animeceleb-compact"
 

@@ -2,34 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, UnidentifiedImageError
 
 from animeceleb.errors import InputError
+from animeceleb.imaging import composite_on_white
 
-
-def composite_on_white(image: np.ndarray) -> np.ndarray:
-    """RGB uint8 (H, W, 3) from gray, RGB or RGBA uint8; alpha composited over white like the dataset (SPEC 6.4)."""
-    image = np.asarray(image)
-    if image.dtype != np.uint8:
-        raise InputError(f"expected an 8-bit image; got dtype {image.dtype}")
-    if image.ndim == 2:
-        image = np.repeat(image[:, :, None], 3, axis=2)
-    if image.ndim != 3 or image.shape[2] not in (3, 4) or min(image.shape[:2]) < 8:
-        raise InputError(f"expected an RGB or RGBA image at least 8x8 pixels; got shape {image.shape}")
-    if image.shape[2] == 3:
-        return image
-    alpha = image[:, :, 3:].astype(np.float32) / 255
-    # float32 then truncation (not rounding) to uint8, exactly like the official loader
-    return (image[:, :, :3].astype(np.float32) * alpha + (1 - alpha) * 255).astype(np.uint8)
+MIN_SIZE = 16  # pixels: smaller sources carry no usable face
 
 
 def image_to_tensor(image: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
     """A user image (uint8 H x W x 1/3/4) as a (1, 3, H', W') float tensor in [0, 1] resized to ``size``."""
+    if min(np.shape(image)[:2]) < MIN_SIZE:
+        raise InputError(
+            f"the image is too small ({np.shape(image)[1]}x{np.shape(image)[0]}); use at least {MIN_SIZE}x{MIN_SIZE}"
+        )
     rgb = torch.from_numpy(composite_on_white(image)).permute(2, 0, 1)[None].float() / 255
     if tuple(rgb.shape[2:]) != tuple(size):
         rgb = F.interpolate(rgb, size=size, mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
@@ -39,16 +27,3 @@ def image_to_tensor(image: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
 def tensor_to_images(images: torch.Tensor) -> np.ndarray:
     """(N, 3, H, W) float tensor in [0, 1] -> (N, H, W, 3) uint8 array."""
     return (images.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-
-
-def read_image(path: str | Path) -> np.ndarray:
-    """An image file (PNG, JPEG, WebP, ...) as uint8 (H, W, 3|4); ``InputError`` when it cannot be read."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such image file")
-    try:
-        with Image.open(path) as image:
-            image = image.convert("RGBA" if image.mode in ("RGBA", "LA", "P", "PA") else "RGB")
-            return np.asarray(image)
-    except (UnidentifiedImageError, OSError) as error:
-        raise InputError(f"{path} is not a readable image ({error})") from None

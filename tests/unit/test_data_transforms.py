@@ -8,12 +8,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from animeceleb.data.transforms import ColorJitter, composite_on_white, to_tensor
+from animeceleb.data.transforms import ColorJitter, composite_image_on_white, to_tensor
 
 
-def test_composite_on_white_truncates_like_the_official_loader() -> None:
+def test_composite_image_on_white_truncates_like_the_official_loader() -> None:
     rgba = np.array([[[200, 10, 0, 0], [200, 10, 0, 128]], [[200, 10, 0, 255], [0, 0, 0, 1]]], dtype=np.uint8)
-    out = np.asarray(composite_on_white(Image.fromarray(rgba, "RGBA")))
+    out = np.asarray(composite_image_on_white(Image.fromarray(rgba, "RGBA")))
     alpha = rgba[..., 3:].astype(np.float32) / np.float32(255)
     expected = (rgba[..., :3].astype(np.float32) * alpha + (1 - alpha) * 255).astype(np.uint8)
     assert np.array_equal(out, expected)
@@ -23,7 +23,7 @@ def test_composite_on_white_truncates_like_the_official_loader() -> None:
 
 def test_rgb_passes_through_unchanged() -> None:
     image = Image.fromarray(np.arange(48, dtype=np.uint8).reshape(4, 4, 3), "RGB")
-    assert composite_on_white(image) is image
+    assert composite_image_on_white(image) is image
 
 
 def test_to_tensor_is_chw_in_unit_range() -> None:
