@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 from animeceleb.driving.video import VideoInfo, probe_video
 from animeceleb.errors import InputError
-from animeceleb.inference import composite_on_white
+from animeceleb.imaging import composite_on_white
 
 FRAMING_MODES = ("crop", "pad")  # crop: fill the frame, cutting the longer side; pad: keep everything, white borders
 STILL_IMAGE_CODECS = ("png", "mjpeg", "webp", "bmp", "tiff")  # what ffmpeg reports for an image given as a video
