@@ -166,14 +166,19 @@ class PoseEstimator:
         median = np.median(np.stack([face.to_array() for face in faces]), axis=0)
         self.neutral = FaceFeatures.from_array(median)
 
-    def update(self, face: FaceFeatures | None) -> np.ndarray:
-        """The pose (20,) float32 for the next frame; ``None`` = no face in this frame (the last pose is held)."""
+    def update(self, face: FaceFeatures | None, timestamp: float | None = None) -> np.ndarray:
+        """The pose (20,) float32 for the next frame; ``None`` = no face in this frame (the last pose is held).
+
+        ``timestamp`` is the frame's time in seconds, increasing (live frames arrive irregularly); by default the
+        frame's index divided by ``fps``.
+        """
         if face is not None:
             if self.neutral is None:
                 self.neutral = face
             self._last = features_to_pose(face, self.neutral, self.options)
         pose = self._last
         if self._filter is not None:
-            pose = self._filter(pose / self._scale, self._frame / self.fps) * self._scale
+            time = self._frame / self.fps if timestamp is None else timestamp
+            pose = self._filter(pose / self._scale, time) * self._scale
         self._frame += 1
         return pose.astype(np.float32)
