@@ -18,9 +18,9 @@ import gradio as gr
 import numpy as np
 
 from animeceleb.data import SyntheticCharacter, render, sample_poses
-from animeceleb.driving import preset_poses
+from animeceleb.driving import DriveOptions, preset_poses
 from animeceleb.errors import AnimeCelebError, InputError
-from animeceleb.inference import Animator
+from animeceleb.inference import Animator, LiveFrame, LiveSession
 from animeceleb.pose import POSE_DIM, Pose, validate_poses
 from animeceleb.ui import jobs
 from animeceleb.ui.jobs import (
@@ -51,6 +51,8 @@ MOTION_MODES = ("relative", "absolute")  # of a driving video: against the drive
 PRESET_FPS = 25.0  # frame rate of the presets the Compare tab renders
 CHARACTER_SIZE = 512  # random characters are drawn at this size, then framed like any upload
 MAX_SAMPLES = 48  # most synthetic samples drawn at once in the Dataset tab
+RECORD_LABELS = ("Record a clip", "Stop and save the clip")  # the Live tab's record button, idle and recording
+WEBCAM_MIRROR = True  # the browser mirrors webcam frames (a selfie view) before sending them; the pose undoes it
 
 
 @functools.cache
@@ -265,6 +267,79 @@ def select_sample(samples: list[dict], event: gr.SelectData) -> tuple[str, np.nd
     read from a path the browser sends)."""
     sample = samples[event.index]
     return json.dumps([round(value, 3) for value in sample["pose"]]), sample_image(sample, CHARACTER_SIZE)
+
+
+@user_errors
+def live_frame(
+    frame: np.ndarray | None,
+    source: FileValue,
+    model: str = "default",
+    framing: str = "crop",
+    smoothing: float = 0.5,
+    session: LiveSession | None = None,
+) -> tuple[np.ndarray, str, str, LiveSession]:
+    """One webcam frame: (animated head, pose as JSON, status line, the viewer's session).
+
+    The session (calibration, smoother, tracker) is created on the first frame and kept in the viewer's ``gr.State``.
+    A frame arriving while the previous one is processed is dropped: nothing is updated.
+    """
+    if frame is None:
+        return gr.skip(), gr.skip(), gr.skip(), session
+    animator = _pose_animator(source, framing, model)
+    if session is None:
+        session = LiveSession(animator, options=DriveOptions(smooth=float(smoothing), mirror=WEBCAM_MIRROR))
+    session.use(animator)
+    session.set_smoothing(float(smoothing))
+    result = session.process(frame)
+    if result is None:
+        return gr.skip(), gr.skip(), gr.skip(), session
+    return result.image, _pose_json(result.pose), live_status(session, result), session
+
+
+def _pose_json(pose: np.ndarray) -> str:
+    return json.dumps({name: round(float(value), 2) for name, value in Pose(tuple(pose)).to_dict().items()})
+
+
+def live_status(session: LiveSession | None, frame: LiveFrame | None = None) -> str:
+    """The Live tab's status line: frame rate, server time per frame, calibration, recording, no-face notice."""
+    if session is None:
+        return "Start the camera: the puppet follows your face once a source image is chosen."
+    parts = []
+    if frame is not None:
+        parts.append(f"**{frame.fps:.1f} frames/s** · {sum(frame.timings.values()):.0f} ms/frame on the server")
+    if session.dropped:
+        parts.append(f"{session.dropped} frames dropped while busy")
+    parts.append("calibrated" if session.calibrated else "neutral = first face (press Calibrate)")
+    if session.recording:
+        parts.append(f"⏺ recording ({session.recorded_frames} frames)")
+    if frame is not None and frame.notice:
+        parts.append(f"⚠️ {frame.notice}")
+    return " · ".join(parts)
+
+
+def _live_session(session: LiveSession | None) -> LiveSession:
+    if session is None:
+        raise InputError("the camera is not streaming yet: press the camera's record button first")
+    return session
+
+
+@user_errors
+def live_calibrate(session: LiveSession | None) -> str:
+    """Take the viewer's current face as the neutral pose; returns the status line."""
+    _live_session(session).calibrate()
+    return live_status(session)
+
+
+@user_errors
+def live_record(session: LiveSession | None) -> tuple[str, str, str | None, str | None]:
+    """Start recording, or stop and save: (status line, the button's new label, mp4 path, pose CSV path); the paths
+    only when stopping."""
+    session = _live_session(session)
+    if not session.recording:
+        session.start_recording()
+        return live_status(session), RECORD_LABELS[1], None, None
+    recording = session.stop_recording(outputs().root)
+    return live_status(session), RECORD_LABELS[0], str(recording.video), str(recording.poses)
 
 
 LIMITS_TEXT = (

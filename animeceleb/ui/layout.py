@@ -1,7 +1,7 @@
 """The app's page: widgets and event wiring only (the work is in ``handlers``).
 
 ``build_demo()`` lays out a source panel (image, framing, model, what the model sees) beside tabs: Pose, Video,
-Presets, Compare, Dataset. Each tab is built by its own function from the shared ``SourcePanel`` (and the pose
+Presets, Live, Compare, Dataset. Each tab is built by its own function from the shared ``SourcePanel`` (and the pose
 sliders where it needs them), so a new tab is one more function. Nothing is loaded at import or build time.
 """
 
@@ -35,6 +35,9 @@ CSS = """
 GROUP_TITLES = {"eyes": "Eyes", "brows": "Brows", "mouth": "Mouth", "head": "Head (degrees)"}
 POSE_TEXT_JS = "(...values) => JSON.stringify(values.map((value) => Math.round(value * 1000) / 1000))"
 CLIP_HEIGHT = 360  # pixels of the video and GIF players
+LIVE_FRAME_INTERVAL_S = 0.05  # the browser sends a webcam frame this often; the server takes the latest when free
+LIVE_TIME_LIMIT_S = 600  # a live stream ends after this long (it holds one of the LIVE_STREAMS slots meanwhile)
+LIVE_STREAMS = 2  # live viewers served at once (each keeps a worker busy while streaming)
 SLIDER_COLUMNS = (("eyes", "brows"), ("head", "mouth"))  # groups stacked in each column of the Pose tab
 
 
@@ -95,6 +98,7 @@ def build_demo() -> gr.Blocks:
                 pose = _pose_tab(panel)
                 driving_video = _video_tab(panel)
                 _presets_tab(panel)
+                _live_tab(panel)
                 _compare_tab(panel, pose, driving_video)
                 _dataset_tab(panel, pose)
         gr.Markdown(handlers.LIMITS_TEXT, elem_id="footer")
@@ -284,6 +288,53 @@ def _presets_tab(panel: SourcePanel) -> None:
         concurrency_id="clips",
         concurrency_limit=1,
     )
+
+
+def _live_tab(panel: SourcePanel) -> None:
+    with gr.Tab("Live", id="live"):
+        gr.Markdown(
+            "Your webcam drives the source in real time. Press the camera's ● Record button to stream it, look "
+            "straight at the camera with a relaxed face and press **Calibrate**. Camera frames are not kept unless "
+            "you record a clip."
+        )
+        with gr.Row(equal_height=False):
+            camera = gr.Image(
+                label="Camera",
+                sources=["webcam"],
+                streaming=True,
+                type="numpy",
+                webcam_options=gr.WebcamOptions(mirror=handlers.WEBCAM_MIRROR),
+                height=CLIP_HEIGHT,
+                elem_id="live-camera",
+            )
+            puppet = gr.Image(
+                label="Puppet", interactive=False, format="jpeg", height=CLIP_HEIGHT, elem_id="live-puppet"
+            )
+        status = gr.Markdown(handlers.live_status(None), elem_id="live-status")
+        with gr.Row():
+            calibrate = gr.Button("Calibrate", variant="primary", elem_id="live-calibrate")
+            record = gr.Button(handlers.RECORD_LABELS[0], elem_id="live-record")
+            smoothing = gr.Slider(0.0, 1.0, 0.5, step=0.05, label="Smoothing", elem_id="live-smoothing")
+        pose_box = gr.Textbox(label="Live pose", lines=3, buttons=["copy"], elem_id="live-pose")
+        with gr.Row():
+            video = gr.Video(
+                label="Recording (mp4)", buttons=["download"], height=CLIP_HEIGHT // 2, elem_id="live-recording"
+            )
+            table = gr.File(label="Recorded poses (CSV)", elem_id="live-poses")
+    session = gr.State(None)
+    camera.stream(
+        handlers.live_frame,
+        [camera, panel.source, panel.model, panel.framing, smoothing, session],
+        [puppet, pose_box, status, session],
+        api_name="live_frame",
+        show_progress="hidden",
+        stream_every=LIVE_FRAME_INTERVAL_S,
+        time_limit=LIVE_TIME_LIMIT_S,
+        concurrency_id="live",
+        concurrency_limit=LIVE_STREAMS,
+    )
+    calibrate.click(handlers.live_calibrate, session, status, api_name="live_calibrate", show_progress="hidden")
+    record.click(handlers.live_record, session, [status, record, video, table], api_name="live_record")
 
 
 def _compare_tab(panel: SourcePanel, pose: PoseControls, driving_video: gr.Video) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,33 +9,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import REPO_ROOT
+from tests.browser.conftest import chromium, open_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SOURCE = REPO_ROOT / "examples" / "character_13.png"
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"Chromium not found at {CHROMIUM}; run `make system-deps` (apt package chromium)")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 def result_pixels(page, tmp_path: Path, name: str) -> np.ndarray:  # noqa: ANN001 (playwright Page)
@@ -48,11 +29,7 @@ def result_pixels(page, tmp_path: Path, name: str) -> np.ndarray:  # noqa: ANN00
 
 
 def test_upload_then_a_slider_changes_the_result(browser, app_url: str, tmp_path: Path) -> None:  # noqa: ANN001
-    page = browser.new_page(viewport={"width": 1440, "height": 1100})
-    page.goto(app_url)
-    page.get_by_text("AnimeCeleb Studio").first.wait_for()
-    page.locator("#source-image input[type=file]").set_input_files(SOURCE)
-    page.locator("#model-view img").wait_for()
+    page = open_app(browser, app_url)
     page.locator("#pose-result img").wait_for()
     before_src = page.locator("#pose-result img").get_attribute("src")
     before = result_pixels(page, tmp_path, "before.png")

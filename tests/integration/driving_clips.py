@@ -1,4 +1,5 @@
-"""Real-face test clips built from ``skimage.data.astronaut()``: a 640x480 face-centred frame, rotations, flips."""
+"""Real-face test clips built from ``skimage.data.astronaut()``: a 640x480 face-centred frame, rotations, flips;
+saved as mp4, or as y4m for a fake browser camera."""
 
 from __future__ import annotations
 
@@ -47,4 +48,15 @@ def blank(frame: np.ndarray) -> np.ndarray:
 def save_clip(path: Path, frames: Sequence[np.ndarray], fps: float = 25.0) -> Path:
     """Encode frames as an h264 mp4 with imageio (independent of the project's own writer)."""
     imageio.mimwrite(path, list(frames), fps=fps, codec="libx264", quality=9, macro_block_size=1)
+    return path
+
+
+def save_y4m(path: Path, frames: Sequence[np.ndarray], fps: int = 25) -> Path:
+    """Write RGB frames as an uncompressed YUV4MPEG2 (4:2:0) clip, the format Chromium's fake camera plays."""
+    height, width = frames[0].shape[:2]
+    with path.open("wb") as handle:
+        handle.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for frame in frames:
+            handle.write(b"FRAME\n")
+            handle.write(cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2YUV_I420).tobytes())
     return path
