@@ -84,7 +84,7 @@ def test_pose_objects_and_errors() -> None:
         animator([Pose.neutral()])
     rgba = np.dstack([images(1, 0)[0], np.full(SIZE, 128, np.uint8)])
     animator.prepare(rgba)
-    assert animator([Pose.neutral(), Pose.neutral().replace(mouth_a=1)]).shape == (2, *SIZE, 3)
+    assert animator([Pose.neutral(), Pose.neutral().replace(mouth_a=1)]).shape == (2, *SIZE, 4)  # RGBA in, RGBA out
     bad = np.zeros((1, 20), np.float32)
     bad[0, 12] = 2.0
     with pytest.raises(InputError, match="mouth_a"):
