@@ -7,8 +7,8 @@ The plain model forward re-encodes the source for every frame. Here everything t
 
 Transparent sources: the alpha channel of an RGBA source is moved with the model's own deformation (the sampling grid
 that warps the source image: ``flow_field`` for Animo and PIRenderer, ``deformation`` for FOMM), so frames come out
-RGBA. Their colours are the model's (composited on white, as it was trained), turned back into straight colours:
-opaque pixels keep the model's colours exactly, and compositing a frame on white gives the model's frame back.
+RGBA. Their colours are the model's: it sees and draws the character on white, as it was trained, so opaque pixels
+keep its colours and partly transparent ones are un-mixed from white (no white fringe on another background).
 """
 
 from __future__ import annotations
