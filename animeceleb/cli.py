@@ -11,7 +11,9 @@ import argparse
 import importlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+
+from tqdm import tqdm
 
 from animeceleb import __version__
 from animeceleb.errors import AnimeCelebError
@@ -48,3 +50,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def tqdm_progress(bar: tqdm) -> Callable[[int, int], None]:
+    """A ``progress(done, expected)`` callback, as the library's long operations take, that advances a tqdm bar."""
+
+    def progress(done: int, expected: int) -> None:
+        if expected:
+            bar.total = max(expected, done)  # some totals are estimates (fps x duration)
+        bar.update(done - bar.n)
+
+    return progress

@@ -23,7 +23,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from animeceleb.data.synthetic import character_for, render, sample_poses, write_synthetic_dataset  # noqa: E402
+from animeceleb.data.sampling import sample_poses  # noqa: E402
+from animeceleb.data.synthetic import character_for, render, write_synthetic_dataset  # noqa: E402
 
 SIZE = 256
 TARGET = 200.0  # images per second the renderer must reach at 256x256

@@ -14,7 +14,7 @@ from animeceleb.annotate.annotator import (
 )
 from animeceleb.annotate.blender import blender_python
 from animeceleb.annotate.morph_map import MorphMapping, ShapeKeyBind, load_morph_map, resolve_morph_map
-from animeceleb.annotate.sampling import load_poses, sample_poses
+from animeceleb.annotate.pose_file import load_poses
 
 __all__ = [
     "AnnotateOptions",
@@ -29,5 +29,4 @@ __all__ = [
     "load_morph_map",
     "load_poses",
     "resolve_morph_map",
-    "sample_poses",
 ]

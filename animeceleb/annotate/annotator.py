@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from animeceleb.annotate import layout
 from animeceleb.annotate.blender import run_worker
 from animeceleb.annotate.contact_sheet import write_contact_sheet
 from animeceleb.annotate.morph_map import MorphMapping, Target, normalize_name, resolve_morph_map
-from animeceleb.annotate.sampling import sample_poses
+from animeceleb.data import layout
+from animeceleb.data.sampling import sample_poses
 from animeceleb.errors import InputError
 from animeceleb.pose import ANGLE_NAMES, MORPH_NAMES, POSE_DIM, POSE_NAMES, validate_poses
 
@@ -34,6 +34,7 @@ MODEL_SUFFIXES = (".vrm", ".glb", ".gltf")
 HEAD_BONE_NAMES = ("head", "頭", "jbipchead", "mixamorighead", "bip01head", "ccbasehead", "defhead")
 MANIFEST_NAME = "annotate.json"
 CONTACT_SHEET_NAME = "contact_sheet.png"
+FRAME_DIGITS = 5  # png names are <folder>_00042.png
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,7 @@ def annotate_model(
     poses = _plan_poses(options, mapping, poses)
 
     folder = layout.folder_name_for(options.name or path.stem)
-    names = [layout.png_name(folder, index) for index in range(len(poses))]
+    names = [layout.frame_name(folder, index, digits=FRAME_DIGITS) for index in range(len(poses))]
     image_dir = layout.identity_dir(root, options.cluster, folder)
     images = [image_dir / name for name in names]
     basis = layout.basis_path(root, folder)
@@ -189,9 +190,9 @@ def annotate_model(
 
 
 def _plan_poses(options: AnnotateOptions, mapping: MorphMapping, poses: np.ndarray | None) -> np.ndarray:
-    """The poses to render, (N, 20) float64: sampled over the mapped morphs, or the given ones checked."""
+    """The poses to render, (N, 20): sampled over the mapped morphs (one per group), or the given ones checked."""
     if poses is None:
-        return sample_poses(options.frames, seed=options.seed, morphs=mapping.mapped)
+        return sample_poses(np.random.default_rng(options.seed), options.frames, morphs=mapping.mapped, eye_pairs=False)
     validate_poses(poses)
     poses = np.asarray(poses, dtype=np.float64).reshape(-1, POSE_DIM)
     for column, name in enumerate(MORPH_NAMES):

@@ -16,7 +16,8 @@ from animeceleb.annotate.annotator import (
     inspect_model,
 )
 from animeceleb.annotate.morph_map import MorphMapping, load_morph_map, resolve_morph_map
-from animeceleb.annotate.sampling import load_poses
+from animeceleb.annotate.pose_file import load_poses
+from animeceleb.cli import tqdm_progress
 
 DEFAULTS = AnnotateOptions()
 
@@ -81,12 +82,7 @@ def run(args: argparse.Namespace) -> int:
     )
     poses = load_poses(args.poses) if args.poses else None
     with tqdm(desc="rendering", unit="image", disable=None) as bar:
-
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
-        result = annotate_model(args.model, args.out_dir, options, poses=poses, progress=progress)
+        result = annotate_model(args.model, args.out_dir, options, poses=poses, progress=tqdm_progress(bar))
     _print_mapping(result.mapping)
     print(
         f"rendered {result.rendered} images ({result.reused} already there) for identity {args.org_id} "

@@ -3,20 +3,21 @@
 - `load_animeceleb`: the official layout, a parquet folder or a Hub id -> ``datasets.Dataset`` / ``DatasetDict``
 - `export_parquet`: the official layout -> parquet shards with embedded images
 - `AnimeCelebPairs`, `SyntheticPairs`: torch datasets of same-identity (source, driving) pairs
-- `SyntheticCharacter`, `render`, `sample_poses`: the procedural renderer (`animeceleb.data.synthetic`)
+- `SyntheticCharacter`, `render`: the procedural renderer (`animeceleb.data.synthetic`)
+- `sample_poses`: random poses like the dataset's (`animeceleb.data.sampling`), also used by the annotation tool
 - `OfficialLayoutWriter`: writes the official layout (used by the renderer and the Blender annotation tool)
 """
 
 from animeceleb.data.layout import OfficialLayoutWriter
 from animeceleb.data.loader import animeceleb_features, export_parquet, load_animeceleb, push_to_hub
 from animeceleb.data.pairs import AnimeCelebPairs, SyntheticPairs
+from animeceleb.data.sampling import sample_poses
 from animeceleb.data.synthetic import (
     NAMED_POSES,
     SyntheticCharacter,
     part_boxes,
     render,
     render_grid,
-    sample_poses,
     write_synthetic_dataset,
 )
 from animeceleb.data.transforms import ColorJitter, composite_image_on_white

@@ -80,15 +80,12 @@ def run_render(args: argparse.Namespace) -> int:
     """Render with a progress bar; prints the root."""
     from tqdm import tqdm
 
+    from animeceleb.cli import tqdm_progress
     from animeceleb.data.synthetic import write_synthetic_dataset
 
     if args.size < 16 or args.workers < 1:
         raise InputError("--size must be at least 16 and --workers at least 1")
     with tqdm(total=args.identities * args.frames_per_identity, unit="img", desc="render-synthetic") as bar:
-
-        def progress(done: int, total: int) -> None:
-            bar.update(done - bar.n)
-
         write_synthetic_dataset(
             args.out,
             identities=args.identities,
@@ -97,7 +94,7 @@ def run_render(args: argparse.Namespace) -> int:
             seed=args.seed,
             test_every=args.test_every,
             workers=args.workers,
-            progress=progress,
+            progress=tqdm_progress(bar),
         )
     print(args.out)
     return 0

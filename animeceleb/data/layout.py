@@ -8,8 +8,9 @@
 ```
 
 An identity's folder is the text of its first png name before the first ``_`` (as the official AnimeCelebDataset
-derives it). Both the procedural renderer and the Blender annotation tool write datasets through
-`OfficialLayoutWriter`, and `animeceleb.data.load_animeceleb` reads them.
+derives it), so png names are ``<folder>_<index>.png`` and folder names never contain ``_``. The procedural renderer
+adds frames with `OfficialLayoutWriter`; the Blender annotation tool, whose worker writes the images, replaces an
+identity's rows with `write_identity_rows`; `animeceleb.data.load_animeceleb` reads both.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import os
+import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -26,7 +30,7 @@ import numpy as np
 from PIL import Image
 
 from animeceleb.errors import InputError
-from animeceleb.pose import POSE_NAMES, Pose, validate_poses
+from animeceleb.pose import POSE_DIM, POSE_NAMES, Pose, validate_poses
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +38,7 @@ CSV_NAME = "combined_pose.csv"
 CACHE_NAME = "cached.json"  # the official loader's identity tree; stale as soon as rows are added
 CSV_HEADER: tuple[str, ...] = ("org_id", "num_cluster", "png_name", *POSE_NAMES)
 SPLITS_DIR = "splits"
+IMAGES_DIR = "rotation"
 BASIS_NAME = "basis.png"
 
 
@@ -45,10 +50,27 @@ def folder_name(png_name: str) -> str:
     return Path(png_name).stem
 
 
+def folder_name_for(name: str) -> str:
+    """A folder name made from any name that the loader reads back unchanged: ASCII letters, digits and ``-`` only."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    folder = re.sub(r"[^A-Za-z0-9-]+", "-", ascii_name).strip("-")
+    return folder or "character"
+
+
+def frame_name(folder: str, index: int, *, digits: int = 4) -> str:
+    """The png name of frame ``index`` of the identity in ``folder``: ``<folder>_<index>.png``, ``digits`` wide."""
+    return f"{folder}_{index:0{digits}d}.png"
+
+
 def relative_image_path(cluster: str | int, folder: str, png_name: str) -> str:
     """``rotation/<cluster>/<folder>/<png_name>`` (a png name that already starts with ``folder/`` is not doubled)."""
     relative = png_name if png_name.startswith(f"{folder}/") else f"{folder}/{png_name}"
-    return f"rotation/{cluster}/{relative}"
+    return f"{IMAGES_DIR}/{cluster}/{relative}"
+
+
+def identity_dir(root: str | Path, cluster: str | int, folder: str) -> Path:
+    """Where an identity's frames live: ``root/rotation/<cluster>/<folder>``."""
+    return Path(root) / IMAGES_DIR / str(cluster) / folder
 
 
 def image_path(root: str | Path, cluster: str | int, folder: str, png_name: str) -> Path:
@@ -59,11 +81,6 @@ def image_path(root: str | Path, cluster: str | int, folder: str, png_name: str)
 def basis_path(root: str | Path, folder: str) -> Path:
     """Where an identity's neutral image lives: ``root/basis/<folder>/basis.png``."""
     return Path(root) / "basis" / folder / BASIS_NAME
-
-
-def frame_name(identity: int, index: int) -> str:
-    """The png name this project gives frame ``index`` of ``identity``: ``000042_0007.png`` (folder ``000042``)."""
-    return f"{identity:06d}_{index:04d}.png"
 
 
 def encode_png(image: np.ndarray | Image.Image) -> bytes:
@@ -86,9 +103,70 @@ _PNG_OPTIONS = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWR
 
 
 def format_pose_values(pose: Pose | np.ndarray | Sequence[float]) -> list[str]:
-    """The 20 values as the shortest decimal strings that read back as the same float32."""
+    """The 20 values as the shortest decimal strings that read back as the same numbers (float32, or float64 for a
+    float64 array)."""
     values = pose.to_array() if isinstance(pose, Pose) else validate_poses(pose)[0]
+    if isinstance(pose, np.ndarray) and pose.dtype == np.float64:
+        values = pose.reshape(-1)  # validated above; keeps the precision the caller gave
     return [np.format_float_positional(value, unique=True, trim="-") for value in values]
+
+
+def write_identity_rows(
+    root: str | Path, identity: int, cluster: str | int, png_names: Sequence[str], poses: np.ndarray
+) -> Path:
+    """Replace the CSV rows of ``identity`` with one row per png name; the other identities' rows are kept.
+
+    For tools that write the images themselves and may render fewer frames on a rerun. Rows are sorted by identity
+    (each keeps its frame order), the file is replaced atomically and the stale ``cached.json`` is removed.
+    """
+    poses = np.asarray(poses)
+    if poses.shape != (len(png_names), POSE_DIM):
+        raise InputError(f"expected {len(png_names)} poses of {POSE_DIM} values; got an array of shape {poses.shape}")
+    for png_name in png_names:
+        _check_png_name(identity, png_name, folder_name(png_names[0]))
+    root = Path(root)
+    path = root / CSV_NAME
+    rows = [row for row in _read_rows(path) if int(row[0]) != identity] if path.exists() else []
+    rows += [
+        [str(identity), str(cluster), name, *format_pose_values(pose)]
+        for name, pose in zip(png_names, poses, strict=True)
+    ]
+    rows.sort(key=lambda row: int(row[0]))  # stable: each identity keeps its frame order
+    partial = path.with_name(f".{CSV_NAME}.partial")
+    with partial.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(CSV_HEADER)
+        writer.writerows(rows)
+    os.replace(partial, path)
+    (root / CACHE_NAME).unlink(missing_ok=True)
+    return path
+
+
+def _read_rows(csv_path: Path) -> list[list[str]]:
+    """The rows below the header of a pose CSV; a half-written last row (an interrupted run) is cut from the file."""
+    data = csv_path.read_bytes()
+    complete = data[: data.rfind(b"\n") + 1]
+    if len(complete) != len(data):
+        logger.info("dropping a half-written last row of %s", csv_path)
+        with csv_path.open("r+b") as handle:
+            handle.truncate(len(complete))
+    lines = complete.decode("utf-8").splitlines()
+    if not lines or next(csv.reader(lines[:1]))[:1] != ["org_id"]:
+        raise InputError(f"{csv_path} does not start with the header {','.join(CSV_HEADER[:3])},...")
+    rows = list(csv.reader(lines[1:]))
+    for number, row in enumerate(rows, start=2):
+        if len(row) < len(CSV_HEADER) or not row[0].lstrip("-").isdigit():
+            raise InputError(f"{csv_path}, line {number}: malformed row {row!r} (expected {len(CSV_HEADER)} columns)")
+    return rows
+
+
+def _check_png_name(identity: int, png_name: str, folder: str) -> None:
+    """A png name must end in .png and start with the identity's folder and ``_``: the loader relies on both."""
+    if not png_name.endswith(".png") or not folder or folder_name(png_name) != folder:
+        raise InputError(
+            f"png name {png_name!r} of identity {identity} must end in .png and start with its folder name "
+            f"{folder!r} followed by '_' (the loader finds the folder from the name)"
+        )
 
 
 class OfficialLayoutWriter:
@@ -136,21 +214,9 @@ class OfficialLayoutWriter:
             self._handle = None
 
     def _resume(self) -> None:
-        data = self.csv_path.read_bytes()
-        complete = data[: data.rfind(b"\n") + 1]
-        if len(complete) != len(data):
-            logger.info("dropping a half-written last row of %s", self.csv_path)
-            with self.csv_path.open("r+b") as handle:
-                handle.truncate(len(complete))
-        lines = complete.decode("utf-8").splitlines()
-        if not lines or next(csv.reader(lines[:1]))[:1] != ["org_id"]:
-            raise InputError(f"{self.csv_path} does not start with the header {','.join(CSV_HEADER[:3])},...")
-        for number, row in enumerate(csv.reader(lines[1:]), start=2):
-            try:
-                identity = int(row[0])
-                self._done.add((identity, row[2]))
-            except (IndexError, ValueError):
-                raise InputError(f"{self.csv_path}, line {number}: malformed row {row!r}") from None
+        for row in _read_rows(self.csv_path):
+            identity = int(row[0])
+            self._done.add((identity, row[2]))
             self._folders.setdefault(identity, (row[1], folder_name(row[2])))
 
     def has(self, identity: int, png_name: str) -> bool:
@@ -170,11 +236,7 @@ class OfficialLayoutWriter:
             raise InputError("OfficialLayoutWriter is not open; use it as a context manager")
         folder = folder_name(png_name)
         first_cluster, first_folder = self._folders.setdefault(identity, (str(cluster), folder))
-        if not png_name.endswith(".png") or not folder or folder != first_folder:
-            raise InputError(
-                f"png name {png_name!r} of identity {identity} must end in .png and start with its folder name "
-                f"{first_folder!r} followed by '_' (the loader finds the folder from the name)"
-            )
+        _check_png_name(identity, png_name, first_folder)
         if str(cluster) != first_cluster:
             raise InputError(f"identity {identity} is in cluster {first_cluster}; got {cluster} (one per identity)")
         values = format_pose_values(pose)

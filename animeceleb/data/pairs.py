@@ -17,7 +17,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from animeceleb.data.synthetic import character_for, render, sample_poses
+from animeceleb.data.sampling import sample_poses
+from animeceleb.data.synthetic import character_for, render
 from animeceleb.data.transforms import ColorJitter, composite_image_on_white, to_tensor
 from animeceleb.errors import InputError
 from animeceleb.pose import POSE_NAMES

@@ -25,9 +25,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from animeceleb.data.layout import OfficialLayoutWriter, encode_png, folder_name, frame_name
+from animeceleb.data.layout import OfficialLayoutWriter, encode_png, frame_name
+from animeceleb.data.sampling import sample_poses
 from animeceleb.errors import InputError
-from animeceleb.pose import ANGLE_RANGE, ANGLES, POSE_DIM, POSE_GROUPS, Pose, pose_index, validate_poses
+from animeceleb.pose import ANGLES, Pose, pose_index, validate_poses
 
 Color = tuple[int, int, int]
 
@@ -221,29 +222,6 @@ def _palette(c: SyntheticCharacter) -> _Palette:
 
 # --------------------------------------------------------------------------------------------------------------------
 # Poses
-
-
-def sample_poses(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Draw ``n`` poses (n, 20) like the dataset: sparse morph combinations and angles within +-20 degrees.
-
-    Each group (eyes, brows, mouth) is active with probability 0.6 and then sets one of its morphs to a uniform
-    weight; a quarter of the active eye groups set a second eye morph (e.g. a wink on half-lidded eyes). Each angle
-    is uniform in [-20, 20] degrees.
-    """
-    poses = np.zeros((n, POSE_DIM), dtype=np.float32)
-    rows = np.arange(n)
-    for group in ("eyes", "brows", "mouth"):
-        columns = np.array([pose_index(name) for name in POSE_GROUPS[group]])
-        active = rng.random(n) < 0.6
-        chosen = columns[rng.integers(0, len(columns), n)]
-        poses[rows[active], chosen[active]] = rng.uniform(0.0, 1.0, n)[active]
-        if group == "eyes":
-            extra = active & (rng.random(n) < 0.25)
-            second = columns[rng.integers(0, len(columns), n)]
-            weight = rng.uniform(0.0, 1.0, n)
-            poses[rows[extra], second[extra]] = np.maximum(poses[rows[extra], second[extra]], weight[extra])
-    poses[:, ANGLES] = rng.uniform(-ANGLE_RANGE, ANGLE_RANGE, (n, 3))
-    return poses
 
 
 NAMED_POSES: dict[str, Pose] = {
@@ -1125,6 +1103,11 @@ def poses_for(seed: int, identity: int, count: int) -> np.ndarray:
     return sample_poses(np.random.default_rng([seed, identity, 1]), count)
 
 
+def _folder(identity: int) -> str:
+    """The folder of a synthetic identity, ``000042``; its frames are ``000042_0007.png``."""
+    return f"{identity:06d}"
+
+
 def _render_identity(job: tuple[int, int, int, int, tuple[int, ...]]) -> tuple[int, str, bytes, list]:
     """Render one identity's basis and missing frames as PNG bytes (runs in worker processes)."""
     seed, identity, count, size, missing = job
@@ -1162,7 +1145,9 @@ def write_synthetic_dataset(
         jobs = []
         for identity in range(identities):
             missing = tuple(
-                index for index in range(frames_per_identity) if not writer.has(identity, frame_name(identity, index))
+                index
+                for index in range(frames_per_identity)
+                if not writer.has(identity, frame_name(_folder(identity), index))
             )
             if missing:
                 jobs.append((seed, identity, frames_per_identity, size, missing))
@@ -1172,9 +1157,9 @@ def write_synthetic_dataset(
         with multiprocessing.Pool(workers) if workers > 1 else contextlib.nullcontext() as pool:
             results = pool.imap(_render_identity, jobs) if pool is not None else map(_render_identity, jobs)
             for identity, cluster, basis, frames in results:
-                writer.write_basis(folder_name(frame_name(identity, 0)), basis)
+                writer.write_basis(_folder(identity), basis)
                 for index, image, pose in frames:
-                    writer.write_frame(identity, cluster, frame_name(identity, index), image, pose)
+                    writer.write_frame(identity, cluster, frame_name(_folder(identity), index), image, pose)
                 done += len(frames)
                 if progress is not None:
                     progress(done, total)

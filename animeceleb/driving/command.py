@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from pathlib import Path
 
 from tqdm import tqdm
 
+from animeceleb.cli import tqdm_progress
 from animeceleb.driving.drive import drive_video
 from animeceleb.driving.pose_csv import write_pose_csv
 from animeceleb.driving.pose_estimation import DriveOptions
@@ -80,17 +80,6 @@ def drive_options(args: argparse.Namespace) -> DriveOptions:
         angle_limit=args.angle_limit,
         mirror=args.mirror,
     )
-
-
-def tqdm_progress(bar: tqdm) -> Callable[[int, int], None]:
-    """A ``progress(done, expected)`` callback that advances a tqdm bar."""
-
-    def progress(done: int, expected: int) -> None:
-        if expected:
-            bar.total = max(expected, done)  # fps x duration is an estimate
-        bar.update(done - bar.n)
-
-    return progress
 
 
 def run(args: argparse.Namespace) -> int:

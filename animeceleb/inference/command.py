@@ -7,7 +7,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from animeceleb.driving.command import add_drive_arguments, drive_options, format_frame_ranges, tqdm_progress
+from animeceleb.cli import tqdm_progress
+from animeceleb.driving.command import add_drive_arguments, drive_options, format_frame_ranges
 from animeceleb.driving.tracker import FaceTracker
 from animeceleb.errors import InputError
 from animeceleb.framing import HeadBox

@@ -13,7 +13,8 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from huggingface_hub import PyTorchModelHubMixin
+import safetensors.torch
+from huggingface_hub import PyTorchModelHubMixin, hf_hub_download
 from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
 from safetensors import SafetensorError
 from torch import nn
@@ -24,6 +25,7 @@ T = TypeVar("T", bound="HubModel")
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
+HUB_DOWNLOAD_ARGS = ("revision", "cache_dir", "force_download", "token", "local_files_only")
 
 
 class HubModel(
@@ -56,17 +58,30 @@ class HubModel(
             ) from None
 
     @classmethod
-    def _from_pretrained(cls, *, model_id: str, strict: bool = True, **kwargs: Any):  # noqa: ANN206
-        if "config" not in kwargs:
+    def _from_pretrained(
+        cls,
+        *,
+        model_id: str,
+        config: dict[str, Any] | Any = None,
+        map_location: str = "cpu",
+        **hub_kwargs: Any,
+    ) -> HubModel:
+        """Build the model from its config and load ``model.safetensors`` strictly (local folder or Hub cache)."""
+        if config is None:
             raise CheckpointError(f"{model_id}: no {CONFIG_FILE} found; a model folder needs one")
-        if isinstance(kwargs["config"], dict):
-            kwargs["config"] = config_from_json(cls.config_class, kwargs["config"])
+        model = cls(config_from_json(cls.config_class, config) if isinstance(config, dict) else config)
+        if os.path.isdir(model_id):
+            weights = os.path.join(model_id, WEIGHTS_FILE)
+        else:
+            download = {key: hub_kwargs[key] for key in HUB_DOWNLOAD_ARGS if key in hub_kwargs}
+            weights = hf_hub_download(repo_id=model_id, filename=WEIGHTS_FILE, **download)
         try:
-            return super()._from_pretrained(model_id=model_id, strict=strict, **kwargs)
+            safetensors.torch.load_model(model, weights, strict=True, device=map_location)
         except (RuntimeError, SafetensorError, FileNotFoundError) as error:
             raise CheckpointError(
                 f"{model_id}: the weights do not fit a {cls.__name__}: {_first_line(error)}"
             ) from None
+        return model.eval()
 
 
 def _check_model_folder(folder: Path, model_type: str) -> None:

@@ -15,15 +15,16 @@ from animeceleb.annotate import (
     ShapeKeyBind,
     blender_python,
     choose_head_bone,
-    layout,
     load_morph_map,
     load_poses,
     resolve_morph_map,
-    sample_poses,
 )
+from animeceleb.annotate.annotator import FRAME_DIGITS
 from animeceleb.annotate.blender import BLENDER_PYTHON_ENV
 from animeceleb.annotate.contact_sheet import write_contact_sheet
 from animeceleb.cli import main
+from animeceleb.data import layout
+from animeceleb.data.sampling import sample_poses
 from animeceleb.errors import AnimeCelebError, InputError
 from animeceleb.pose import ANGLE_RANGE, MORPH_NAMES, POSE_DIM, POSE_GROUPS, POSE_NAMES, pose_index
 
@@ -107,11 +108,15 @@ def test_mapping_files(tmp_path: Path) -> None:
 
 def test_sampling_is_deterministic_extendable_and_uses_only_mapped_morphs() -> None:
     morphs = ("eye_close_left", "eyes_wide", "brows_up", "mouth_a", "mouth_o")
-    poses = sample_poses(200, seed=3, morphs=morphs)
+
+    def sample(count: int, seed: int) -> np.ndarray:  # as the annotation tool samples
+        return sample_poses(np.random.default_rng(seed), count, morphs=morphs, eye_pairs=False)
+
+    poses = sample(200, seed=3)
     assert poses.shape == (200, POSE_DIM)
-    np.testing.assert_array_equal(poses, sample_poses(200, seed=3, morphs=morphs))
-    np.testing.assert_array_equal(poses[:50], sample_poses(50, seed=3, morphs=morphs))  # more frames extend a run
-    assert not np.array_equal(poses, sample_poses(200, seed=4, morphs=morphs))
+    np.testing.assert_array_equal(poses, sample(200, seed=3))
+    np.testing.assert_array_equal(poses[:50], sample(50, seed=3))  # more frames extend a run
+    assert not np.array_equal(poses, sample(200, seed=4))
     unmapped = [pose_index(name) for name in MORPH_NAMES if name not in morphs]
     assert not poses[:, unmapped].any()
     for group in ("eyes", "brows", "mouth"):
@@ -146,7 +151,7 @@ def test_load_poses_from_csv_and_json(tmp_path: Path) -> None:
 def test_folder_and_png_names_survive_the_loaders_split() -> None:
     assert layout.folder_name_for("My_Char (v2)") == "My-Char-v2"
     assert layout.folder_name_for("ミク") == "character"
-    name = layout.png_name("My-Char-v2", 7)
+    name = layout.frame_name("My-Char-v2", 7, digits=FRAME_DIGITS)
     assert name == "My-Char-v2_00007.png" and name.split("_")[0] == "My-Char-v2"
 
 

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
+from animeceleb.data.sampling import sample_poses
 from animeceleb.data.synthetic import (
     NAMED_POSES,
     PARTS,
@@ -16,7 +17,6 @@ from animeceleb.data.synthetic import (
     part_boxes,
     render,
     render_grid,
-    sample_poses,
 )
 from animeceleb.errors import InputError
 from animeceleb.pose import ANGLE_RANGE, MORPH_NAMES, POSE_GROUPS, Pose

@@ -1,0 +1,65 @@
+"""Random poses like the dataset's, for the procedural renderer, synthetic training pairs and the annotation tool.
+
+The recipe, as this project reads SPEC 0.3: each semantic group (eyes, brows, mouth) is active with probability 0.6
+and then sets one of its morphs to a uniform weight (optionally a second eye morph too, e.g. a wink on half-lidded
+eyes); each head angle is uniform in +-ANGLE_RANGE degrees. Every pose uses a fixed number of draws, so the first
+``k`` poses of a generator do not depend on how many are asked for: asking for more frames later extends a run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from animeceleb.errors import InputError
+from animeceleb.pose import ANGLE_RANGE, ANGLES, MORPH_NAMES, POSE_DIM, POSE_GROUPS, pose_index
+
+GROUP_PROBABILITY = 0.6  # chance that a group (eyes, brows, mouth) shows one of its morphs
+EYE_PAIR_PROBABILITY = 0.25  # with eye pairs: chance that an active eye group adds a second eye morph
+DECIMALS = 4  # values are rounded so that a CSV written with few digits holds exactly the pose that was rendered
+_GROUPS = ("eyes", "brows", "mouth")
+# The uniform draws of one pose: (active, choice, weight) per group, the same for a second eye morph, the angles.
+_EYE_PAIR_DRAWS = slice(9, 12)
+_ANGLE_DRAWS = slice(12, 15)
+_DRAWS = 15
+
+
+def sample_poses(
+    rng: np.random.Generator, n: int, *, morphs: Iterable[str] = MORPH_NAMES, eye_pairs: bool = True
+) -> np.ndarray:
+    """Draw ``n`` poses (n, 20) float32 like the dataset: sparse morph combinations and angles within +-20 degrees.
+
+    Args:
+        rng: the random source; pose ``i`` depends only on its state and ``i``.
+        n: how many poses.
+        morphs: the morphs that may be set (the others stay 0), e.g. those a 3D model has shape keys for.
+        eye_pairs: let a quarter of the active eye groups add a second eye morph; False keeps at most one morph
+            per group.
+    """
+    unknown = sorted(set(morphs) - set(MORPH_NAMES))
+    if n < 0 or unknown:
+        raise InputError(f"expected n >= 0 and morph names from {', '.join(MORPH_NAMES)}; got n={n}, {unknown}")
+    allowed = set(morphs)
+    draws = rng.random((n, _DRAWS))  # row-major: row i is the same whatever n is
+    poses = np.zeros((n, POSE_DIM))
+    for number, group in enumerate(_GROUPS):
+        columns = np.array([pose_index(name) for name in POSE_GROUPS[group] if name in allowed], dtype=int)
+        active, choice, weight = draws[:, 3 * number : 3 * number + 3].T
+        active = active < GROUP_PROBABILITY
+        _set_morph(poses, columns, active, choice, weight)
+        if group == "eyes" and eye_pairs:
+            pair, choice, weight = draws[:, _EYE_PAIR_DRAWS].T
+            _set_morph(poses, columns, active & (pair < EYE_PAIR_PROBABILITY), choice, weight)
+    poses[:, ANGLES] = (2 * draws[:, _ANGLE_DRAWS] - 1) * ANGLE_RANGE
+    return (np.round(poses, DECIMALS) + 0.0).astype(np.float32)  # + 0.0 turns -0.0 into 0.0
+
+
+def _set_morph(
+    poses: np.ndarray, columns: np.ndarray, active: np.ndarray, choice: np.ndarray, weight: np.ndarray
+) -> None:
+    """In the ``active`` rows, raise the morph that ``choice`` (in [0, 1)) picks among ``columns`` to ``weight``."""
+    if len(columns):
+        rows = np.flatnonzero(active)
+        chosen = columns[(choice[rows] * len(columns)).astype(int)]
+        poses[rows, chosen] = np.maximum(poses[rows, chosen], weight[rows])
