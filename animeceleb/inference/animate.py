@@ -29,7 +29,7 @@ Progress = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class AnimationResult:
-    """What ``animate_file`` wrote: the video path, frame count and frame rate, and frames without a face."""
+    """What ``animate_file`` wrote: the file (or PNG folder), frame count and frame rate, and frames without a face."""
 
     path: Path
     frames: int
