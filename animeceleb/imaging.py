@@ -1,4 +1,5 @@
-"""Image helpers every part of the package shares: reading image files and compositing alpha on white (SPEC 6.4)."""
+"""Image helpers every part of the package shares: reading image files and compositing alpha on white (SPEC 6.4)
+or on any background colour."""
 
 from __future__ import annotations
 
@@ -9,9 +10,17 @@ from PIL import Image, UnidentifiedImageError
 
 from animeceleb.errors import InputError
 
+Color = tuple[int, int, int]
+WHITE: Color = (255, 255, 255)
+
 
 def composite_on_white(image: np.ndarray) -> np.ndarray:
     """RGB uint8 (H, W, 3) from gray, RGB or RGBA uint8; alpha composited over white like the dataset (SPEC 6.4)."""
+    return composite_on_color(image, WHITE)
+
+
+def composite_on_color(image: np.ndarray, color: Color) -> np.ndarray:
+    """RGB uint8 (H, W, 3) from gray, RGB or RGBA uint8, alpha composited over a background ``color`` (R, G, B)."""
     image = np.asarray(image)
     if image.dtype != np.uint8:
         raise InputError(f"expected an 8-bit image; got dtype {image.dtype}")
@@ -23,7 +32,8 @@ def composite_on_white(image: np.ndarray) -> np.ndarray:
         return image
     alpha = image[:, :, 3:].astype(np.float32) / 255
     # float32 then truncation (not rounding) to uint8, exactly like the official loader
-    return (image[:, :, :3].astype(np.float32) * alpha + (1 - alpha) * 255).astype(np.uint8)
+    background = np.asarray(color, dtype=np.float32)
+    return (image[:, :, :3].astype(np.float32) * alpha + (1 - alpha) * background).astype(np.uint8)
 
 
 def read_image(path: str | Path) -> np.ndarray:

@@ -1,7 +1,9 @@
-"""Animate a source image with a driving face video or a pose CSV into an h264 mp4 (the ``animate`` command).
+"""Animate a source image with a driving face video or a pose CSV into a video file (the ``animate`` command).
 
-Face video -> poses (``animeceleb.driving``) -> ``Animator`` -> frames -> mp4, optionally side by side with the
-driving video and keeping its audio. FOMM is driven by the video frames themselves.
+Face video -> poses (``animeceleb.driving``) -> ``Animator`` -> frames -> mp4, WebM, GIF or PNG frames, optionally
+side by side with the driving video and keeping its audio. FOMM is driven by the video frames themselves. A portrait
+that is not framed like the training data is first cropped to the canonical framing (``animeceleb.framing``), and
+the animated head can be pasted back into the full picture. Transparent sources give transparent results.
 """
 
 from __future__ import annotations
@@ -9,13 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from PIL import Image
 
-from animeceleb.driving import DriveOptions, FaceTracker, VideoReader, drive_video, read_pose_csv, write_video
+from animeceleb.driving import DriveOptions, FaceTracker, VideoReader, drive_video, read_pose_csv
 from animeceleb.errors import InputError
+from animeceleb.framing import HeadBox, PasteBack, frame_source
+from animeceleb.imaging import WHITE, Color
 from animeceleb.inference.animator import Animator
+from animeceleb.inference.outputs import write_frames
 
 DEFAULT_CSV_FPS = 25.0
 Progress = Callable[[int, int], None]
@@ -23,7 +29,7 @@ Progress = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class AnimationResult:
-    """What ``animate_file`` wrote: the video path, frame count and frame rate, and frames without a face."""
+    """What ``animate_file`` wrote: the file (or PNG folder), frame count and frame rate, and frames without a face."""
 
     path: Path
     frames: int
@@ -42,12 +48,28 @@ def animate_file(
     options: DriveOptions | None = None,
     tracker: FaceTracker | None = None,
     progress: Progress | None = None,
+    format: str | None = None,
+    background: Color = WHITE,
+    frame: HeadBox | Literal["auto"] | None = None,
+    paste_back: bool = False,
 ) -> AnimationResult:
-    """Animate ``source`` (uint8 H x W x 3/4) with ``driving`` (a face video, or a pose CSV) into the mp4 ``out``."""
+    """Animate ``source`` (uint8 H x W x 3/4) with ``driving`` (a face video, or a pose CSV) into ``out``.
+
+    ``format`` (mp4, webm, gif, png; default from the suffix of ``out``) and ``background`` (the colour under
+    transparent areas in an mp4) choose the output. ``frame`` first crops the source to the canonical framing, by a
+    head box or ``"auto"`` (from the alpha channel); ``paste_back`` then puts each animated crop back into the
+    full picture, so the result has the picture's size.
+    """
     driving = Path(driving)
     is_csv = driving.suffix.lower() == ".csv"
     if side_by_side and is_csv:
         raise InputError("--side-by-side needs a driving video, not a pose CSV")
+    if paste_back and frame is None:
+        raise InputError("paste-back needs a framing: give a head box (x,y,scale) or 'auto'")
+    picture = source
+    if frame is not None:
+        framing = frame_source(source, None if frame == "auto" else frame, animator.image_size)
+        source = framing.crop(source)
     animator.prepare(source)
     missing: tuple[int, ...] = ()
     if animator.drives_with_frames:
@@ -64,13 +86,12 @@ def animate_file(
             poses, rate, missing = result.poses, result.fps, result.missing
         total = len(poses)
         frames = animator.frames(poses)
+    if paste_back:
+        frames = map(PasteBack(picture, framing), frames)
     if side_by_side:
-        frames = (
-            np.concatenate([_fit_height(left, right.shape[0]), right], axis=1)
-            for left, right in zip(_video_frames(driving), frames, strict=False)
-        )
+        frames = (_beside(left, right) for left, right in zip(_video_frames(driving), frames, strict=False))
     count = _Counter(frames, total, progress)
-    path = write_video(out, count, rate, audio_from=None if is_csv else driving)
+    path = write_frames(out, count, rate, format=format, background=background, audio_from=None if is_csv else driving)
     return AnimationResult(path, count.done, rate, missing)
 
 
@@ -79,9 +100,14 @@ def _video_frames(path: Path) -> Iterator[np.ndarray]:
         yield from video
 
 
-def _fit_height(frame: np.ndarray, height: int) -> np.ndarray:
-    width = max(2, round(frame.shape[1] * height / frame.shape[0]))
-    return np.asarray(Image.fromarray(frame).resize((width, height), Image.Resampling.BILINEAR))
+def _beside(driving: np.ndarray, result: np.ndarray) -> np.ndarray:
+    """The driving frame scaled to the result's height, left of the result (opaque when the result is RGBA)."""
+    height = result.shape[0]
+    width = max(2, round(driving.shape[1] * height / driving.shape[0]))
+    left = np.asarray(Image.fromarray(driving).resize((width, height), Image.Resampling.BILINEAR))
+    if result.shape[2] == 4:
+        left = np.concatenate([left, np.full((height, width, 1), 255, np.uint8)], axis=2)
+    return np.concatenate([left, result], axis=1)
 
 
 class _Counter:

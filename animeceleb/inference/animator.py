@@ -4,6 +4,11 @@ The plain model forward re-encodes the source for every frame. Here everything t
 (the warping net's input conv and the Animo editing encoder; FOMM's source keypoints) is computed once in
 ``prepare`` and reused for every driving frame (SPEC 0.4); the editing nets' discarded branch is never computed
 (SPEC 9.2); frames run in batches under ``torch.inference_mode``. Outputs equal the plain forward to float rounding.
+
+Transparent sources: the alpha channel of an RGBA source is moved with the model's own deformation (the sampling grid
+that warps the source image: ``flow_field`` for Animo and PIRenderer, ``deformation`` for FOMM), so frames come out
+RGBA. Their colours are the model's: it sees and draws the character on white, as it was trained, so opaque pixels
+keep its colours and partly transparent ones are un-mixed from white (no white fringe on another background).
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ import numpy as np
 import torch
 
 from animeceleb.errors import InputError
-from animeceleb.inference.images import image_to_tensor, tensor_to_images
+from animeceleb.inference.images import alpha_to_tensor, image_to_tensor, tensor_to_images
 from animeceleb.models import FOMM, Animo, from_model_range, load_model, to_model_range
+from animeceleb.models.fomm import deform
 from animeceleb.models.hub import HubModel
+from animeceleb.models.layers import flow_to_grid, warp
 from animeceleb.pose import Pose, pose_to_motion, stack_poses, validate_poses
 
 Driving = np.ndarray | torch.Tensor | Sequence[Pose]
@@ -40,6 +47,7 @@ class Animator:
         self.model = model.eval()
         self.batch_size = batch_size
         self._source: Any = None  # SourceFeatures, or (source tensor, keypoints) for FOMM
+        self._alpha: torch.Tensor | None = None  # (1, 1, H, W) in [0, 1] when the source is RGBA
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | Path, *, device: str = "cpu", batch_size: int = 8) -> Animator:
@@ -57,6 +65,11 @@ class Animator:
         return tuple(self.model.config.image_size)
 
     @property
+    def has_alpha(self) -> bool:
+        """True when the prepared source is RGBA, so frames are RGBA too."""
+        return self._alpha is not None
+
+    @property
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
 
@@ -66,8 +79,13 @@ class Animator:
 
     @torch.inference_mode()
     def prepare(self, source: np.ndarray) -> None:
-        """Encode a source image (uint8 H x W x 3/4; RGBA composited on white, resized to ``image_size``) once."""
+        """Encode a source image (uint8 H x W x 3/4; RGBA composited on white, resized to ``image_size``) once.
+
+        An RGBA source also keeps its alpha (resized the same way), and the frames then come out RGBA.
+        """
         tensor = self._to_model(source)
+        alpha = alpha_to_tensor(source, self.image_size)
+        self._alpha = None if alpha is None else alpha.to(self.device)
         if self.drives_with_frames:
             self._source = (tensor, self.model.detect_keypoints(tensor))
         else:
@@ -88,6 +106,15 @@ class Animator:
             return self.model.animate(self._source, pose_to_motion(driving), domain="anime")
         return self.model.animate(self._source, driving)
 
+    def warp_source(self, image: torch.Tensor, outputs: dict[str, Any]) -> torch.Tensor:
+        """Sample a source-aligned ``image`` (1 or B, C, H, W) through the motion in ``outputs`` (from ``render``),
+        exactly as the model samples the source image (its ``warp_image``, or FOMM's ``deformed``)."""
+        if self.drives_with_frames:
+            grid = outputs["deformation"]
+            return deform(image.expand(grid.shape[0], *image.shape[1:]), grid)
+        grid = flow_to_grid(outputs["flow_field"])
+        return warp(image.expand(grid.shape[0], *image.shape[1:]), grid)
+
     def _driving_batches(self, driving: Driving, size: int) -> Iterator[torch.Tensor]:
         if self.drives_with_frames:
             frames = list(driving)
@@ -99,15 +126,30 @@ class Animator:
                 yield torch.from_numpy(poses[start : start + size]).to(self.device)
 
     def frames(self, driving: Driving, batch_size: int | None = None) -> Iterator[np.ndarray]:
-        """Frames (H, W, 3) uint8 one by one, computed ``batch_size`` at a time."""
+        """Frames (H, W, 3), or (H, W, 4) for an RGBA source, uint8 one by one, computed ``batch_size`` at a time."""
         output_key = "prediction" if self.drives_with_frames else "fake_image"
         for batch in self._driving_batches(driving, batch_size or self.batch_size):
-            images = from_model_range(self.render(batch)[output_key], self.model.config.input_range)
+            outputs = self.render(batch)
+            images = from_model_range(outputs[output_key], self.model.config.input_range)
+            if self._alpha is not None:
+                with torch.inference_mode():
+                    alpha = self.warp_source(self._alpha, outputs).clamp(0, 1)
+                images = torch.cat([unmix_white(images, alpha), alpha], dim=1)
             yield from tensor_to_images(images)
 
     def __call__(self, driving: Driving, batch_size: int | None = None) -> np.ndarray:
-        """All frames as one (N, H, W, 3) uint8 array."""
+        """All frames as one (N, H, W, 3 or 4) uint8 array."""
         frames = list(self.frames(driving, batch_size))
         if not frames:
             raise InputError("nothing to animate: no driving poses or frames given")
         return np.stack(frames)
+
+
+def unmix_white(images: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """Straight colours whose composite on white is ``images`` (B, 3, H, W) under ``alpha`` (B, 1, H, W), in [0, 1].
+
+    Inverts ``c * a + (1 - a)`` where a > 0, so edges lose the white fringe; opaque pixels are unchanged.
+    """
+    visible = alpha > 0
+    straight = (images - (1 - alpha)) / torch.where(visible, alpha, torch.ones_like(alpha))
+    return torch.where(visible, straight, images).clamp(0, 1)

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from animeceleb.errors import InputError
+from animeceleb.imaging import composite_on_white
 from animeceleb.inference import Animator, image_to_tensor
 from animeceleb.models import FOMM, Animo, AnimoConfig, FOMMConfig, PIRenderer, PIRendererConfig
 from animeceleb.pose import Pose, pose_to_motion
@@ -84,10 +85,55 @@ def test_pose_objects_and_errors() -> None:
         animator([Pose.neutral()])
     rgba = np.dstack([images(1, 0)[0], np.full(SIZE, 128, np.uint8)])
     animator.prepare(rgba)
-    assert animator([Pose.neutral(), Pose.neutral().replace(mouth_a=1)]).shape == (2, *SIZE, 3)
+    assert animator([Pose.neutral(), Pose.neutral().replace(mouth_a=1)]).shape == (2, *SIZE, 4)  # RGBA in, RGBA out
     bad = np.zeros((1, 20), np.float32)
     bad[0, 12] = 2.0
     with pytest.raises(InputError, match="mouth_a"):
         animator(bad)
     with pytest.raises(InputError, match="RGB or RGBA"):
         animator.prepare(np.zeros((64, 64, 2), np.uint8))
+
+
+def disc_alpha(seed: int) -> np.ndarray:
+    """An RGBA source: random colours, an opaque disc with a soft edge on a transparent background."""
+    ys, xs = np.mgrid[: SIZE[0], : SIZE[1]]
+    distance = np.hypot(xs - SIZE[1] / 2, ys - SIZE[0] / 2)
+    alpha = (np.clip(24 - distance, 0, 1) * 255).astype(np.uint8)
+    return np.dstack([images(1, seed)[0], alpha])
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        Animo(AnimoConfig(**TINY_NETS, domains=("anime",), image_size=SIZE)),
+        PIRenderer(PIRendererConfig(**TINY_NETS, image_size=SIZE)),
+        FOMM(FOMMConfig(**TINY_FOMM, image_size=SIZE)),
+    ],
+    ids=["animo", "pirenderer", "fomm"],
+)
+def test_alpha_moves_with_the_models_own_warp(model: torch.nn.Module) -> None:
+    animator = Animator(seeded(model), batch_size=4)
+    source = disc_alpha(3)
+    driving = images(4, 20) if animator.drives_with_frames else poses(4, 20)
+    animator.prepare(source)
+    assert animator.has_alpha
+    batch = next(animator._driving_batches(driving, 4))
+    with torch.inference_mode():
+        outputs = animator.render(batch)
+        # the warp used for alpha, applied to the source image, is the model's own warp of the source image
+        warped_source = animator.warp_source(animator._to_model(source), outputs)
+        warped_alpha = animator.warp_source(image_to_tensor(source[:, :, [3, 3, 3]], SIZE), outputs)
+    model_warp = outputs["deformed"] if animator.drives_with_frames else outputs["warp_image"]
+    torch.testing.assert_close(warped_source, model_warp, atol=1e-6, rtol=0)
+    frames = animator(driving)
+    assert frames.shape == (4, *SIZE, 4)
+    expected_alpha = np.round(warped_alpha[:, 0].clamp(0, 1).numpy() * 255)
+    np.testing.assert_allclose(frames[..., 3], expected_alpha, atol=1)
+    assert frames[..., 3].min() == 0 and frames[..., 3].max() == 255  # still a character on a transparent background
+    # opaque pixels keep the model's colours: the same as animating the source composited on white
+    # (to rounding: alpha 254.5/255 rounds to 255 but still un-mixes a little white)
+    animator.prepare(composite_on_white(source))
+    assert not animator.has_alpha
+    opaque_frames = animator(driving)
+    opaque = frames[..., 3] == 255
+    np.testing.assert_allclose(frames[..., :3][opaque], opaque_frames[opaque], atol=1)
