@@ -30,7 +30,9 @@ CSS = """
 .pose-slider { padding: 2px 8px !important; }
 .pose-slider input[type=number] { width: 4.5em; }
 .pose-slider .min_value, .pose-slider .max_value { font-size: 0.75em; opacity: 0.6; }
-#pose-result img, #model-view img, #compare-grid img, .clip-gif img { width: 100%; height: 100%; object-fit: contain; }
+#pose-result img, #model-view img, #compare-grid img, #live-puppet img, .clip-gif img {
+    width: 100%; height: 100%; object-fit: contain;
+}
 """
 GROUP_TITLES = {"eyes": "Eyes", "brows": "Brows", "mouth": "Mouth", "head": "Head (degrees)"}
 POSE_TEXT_JS = "(...values) => JSON.stringify(values.map((value) => Math.round(value * 1000) / 1000))"
