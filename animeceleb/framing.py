@@ -161,6 +161,16 @@ def frame_source(
     return Framing.from_box(box or auto_head_box(image, canonical), np.shape(image)[:2], frame_size, canonical)
 
 
+def centred_box(source_size: tuple[int, int], canonical: CanonicalFraming = CANONICAL) -> HeadBox:
+    """The head box of a picture already framed like a training image, its centred square taken as the frame
+    (the longer side is cut): for a square picture the framing is a plain resize."""
+    height, width = source_size[:2]
+    side = min(height, width)
+    left, top = (width - side) / 2, (height - side) / 2
+    x, y = canonical.head_center
+    return HeadBox(left + x * side, top + y * side, canonical.head_radius * side)
+
+
 def auto_head_box(image: np.ndarray, canonical: CanonicalFraming = CANONICAL) -> HeadBox:
     """The head of a transparent (RGBA) character, found from its silhouette.
 
