@@ -144,7 +144,7 @@ class Framing:
         box = (x0 + pad[2], y0 + pad[0], x1 + pad[2], y1 + pad[0])
         height, width = self.frame_size
         resized = Image.fromarray(padded).resize((width, height), Image.Resampling.BICUBIC, box=box)
-        return np.asarray(resized)
+        return np.array(resized)  # writable, as torch.from_numpy wants
 
     def frame_to_source_matrix(self) -> np.ndarray:
         """The 2x3 affine matrix mapping frame pixel indices to source pixel indices (OpenCV's centre convention)."""

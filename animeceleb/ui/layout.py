@@ -174,7 +174,10 @@ def _framing_controls(mode: gr.Radio) -> list[gr.components.Component]:
     """Head box, zoom and offsets: [mode, head_box, zoom, offset_x, offset_y] in ``handlers.source_framing`` order."""
     with gr.Accordion("Framing: zoom and move", open=False):
         head_box = gr.Textbox(
-            label="Head box: x, y, radius (source pixels)", placeholder="e.g. 512, 300, 120", elem_id="head-box"
+            "",
+            label="Head box: x, y, radius (source pixels)",
+            placeholder="e.g. 512, 300, 120",
+            elem_id="head-box",
         )
         zoom = gr.Slider(0.5, 2.0, 1.0, step=0.05, label="Zoom", elem_id="framing-zoom")
         with gr.Row():
@@ -378,7 +381,13 @@ def _dataset_tab(panel: SourcePanel, pose: PoseControls) -> None:
             f"dataset folder listed in `{safe_paths.ROOTS_VARIABLE}` (none by default)."
         )
         with gr.Row():
-            dataset = gr.Dropdown(jobs.dataset_choices(), value=jobs.SYNTHETIC, label="Dataset")
+            dataset = gr.Dropdown(
+                jobs.dataset_choices(),
+                value=jobs.SYNTHETIC,
+                allow_custom_value=True,
+                label="Dataset",
+                info="or type a folder inside a listed one",
+            )
             count = gr.Slider(4, handlers.MAX_SAMPLES, 12, step=4, label="Samples")
             seed = gr.Number(0, precision=0, label="Seed")
             draw = gr.Button("Draw samples", variant="primary")
