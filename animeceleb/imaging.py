@@ -22,6 +22,17 @@ def composite_on_white(image: np.ndarray) -> np.ndarray:
 
 def composite_on_color(image: np.ndarray, color: Color) -> np.ndarray:
     """RGB uint8 (H, W, 3) from gray, RGB or RGBA uint8, alpha composited over a background ``color`` (R, G, B)."""
+    image = as_rgb_or_rgba(image)
+    if image.shape[2] == 3:
+        return image
+    alpha = image[:, :, 3:].astype(np.float32) / 255
+    # float32 then truncation (not rounding) to uint8, exactly like the official loader
+    background = np.asarray(color, dtype=np.float32)
+    return (image[:, :, :3].astype(np.float32) * alpha + (1 - alpha) * background).astype(np.uint8)
+
+
+def as_rgb_or_rgba(image: np.ndarray) -> np.ndarray:
+    """A uint8 image as (H, W, 3) or (H, W, 4), gray repeated to RGB; ``InputError`` for other dtypes or shapes."""
     image = np.asarray(image)
     if image.dtype != np.uint8:
         raise InputError(f"expected an 8-bit image; got dtype {image.dtype}")
@@ -29,12 +40,7 @@ def composite_on_color(image: np.ndarray, color: Color) -> np.ndarray:
         image = np.repeat(image[:, :, None], 3, axis=2)
     if image.ndim != 3 or image.shape[2] not in (3, 4):
         raise InputError(f"expected an RGB or RGBA image; got shape {image.shape}")
-    if image.shape[2] == 3:
-        return image
-    alpha = image[:, :, 3:].astype(np.float32) / 255
-    # float32 then truncation (not rounding) to uint8, exactly like the official loader
-    background = np.asarray(color, dtype=np.float32)
-    return (image[:, :, :3].astype(np.float32) * alpha + (1 - alpha) * background).astype(np.uint8)
+    return image
 
 
 def read_image(path: str | Path, *, max_pixels: int | None = None) -> np.ndarray:

@@ -145,6 +145,8 @@ def test_side_by_side_and_labels() -> None:
     left, right = np.zeros((20, 10, 3), np.uint8), np.full((40, 40, 3), 255, np.uint8)
     assert side_by_side([left, right]).shape == (20, 30, 3)
     assert side_by_side([left, right], height=40).shape == (40, 60, 3)
+    mixed = side_by_side([left, np.zeros((20, 5, 4), np.uint8)])  # an RGBA image makes the row RGBA, RGB ones opaque
+    assert mixed.shape == (20, 15, 4) and (mixed[:, :10, 3] == 255).all() and (mixed[:, 10:, 3] == 0).all()
     labelled = label_image(right, "model")
     assert labelled.shape[1:] == (40, 3) and labelled.shape[0] > 40
     assert (labelled[: labelled.shape[0] - 40] < 255).any()  # the caption is drawn
