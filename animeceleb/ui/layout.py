@@ -181,8 +181,8 @@ def _framing_controls(mode: gr.Radio) -> list[gr.components.Component]:
         )
         zoom = gr.Slider(0.5, 2.0, 1.0, step=0.05, label="Zoom", elem_id="framing-zoom")
         with gr.Row():
-            offset_x = gr.Slider(-1.0, 1.0, 0.0, step=0.02, label="Move x (head radii)", elem_id="framing-x")
-            offset_y = gr.Slider(-1.0, 1.0, 0.0, step=0.02, label="Move y (head radii)", elem_id="framing-y")
+            offset_x = gr.Slider(-1.0, 1.0, 0.0, step=0.02, label="Move x", info="head radii", elem_id="framing-x")
+            offset_y = gr.Slider(-1.0, 1.0, 0.0, step=0.02, label="Move y", info="head radii", elem_id="framing-y")
     return [mode, head_box, zoom, offset_x, offset_y]
 
 
