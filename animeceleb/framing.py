@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from animeceleb.errors import InputError
+from animeceleb.imaging import as_rgb_or_rgba
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ class Framing:
 
         Areas beyond the picture are white for RGB sources (the training background) and transparent for RGBA.
         """
-        image = _rgb_or_rgba(image)
+        image = as_rgb_or_rgba(image)
         if image.shape[:2] != self.source_size:
             raise InputError(f"this framing is for a {self.source_size} picture; got {image.shape[:2]}")
         x0, y0, x1, y1 = self.source_rect()
@@ -144,7 +145,7 @@ class Framing:
         box = (x0 + pad[2], y0 + pad[0], x1 + pad[2], y1 + pad[0])
         height, width = self.frame_size
         resized = Image.fromarray(padded).resize((width, height), Image.Resampling.BICUBIC, box=box)
-        return np.asarray(resized)
+        return np.array(resized)  # writable, as torch.from_numpy wants
 
     def frame_to_source_matrix(self) -> np.ndarray:
         """The 2x3 affine matrix mapping frame pixel indices to source pixel indices (OpenCV's centre convention)."""
@@ -159,6 +160,16 @@ def frame_source(
 ) -> Framing:
     """The framing of ``image`` for a model of ``frame_size``: by ``box``, or from the alpha channel when ``None``."""
     return Framing.from_box(box or auto_head_box(image, canonical), np.shape(image)[:2], frame_size, canonical)
+
+
+def centred_box(source_size: tuple[int, int], canonical: CanonicalFraming = CANONICAL) -> HeadBox:
+    """The head box of a picture already framed like a training image, its centred square taken as the frame
+    (the longer side is cut): for a square picture the framing is a plain resize."""
+    height, width = source_size[:2]
+    side = min(height, width)
+    left, top = (width - side) / 2, (height - side) / 2
+    x, y = canonical.head_center
+    return HeadBox(left + x * side, top + y * side, canonical.head_radius * side)
 
 
 def auto_head_box(image: np.ndarray, canonical: CanonicalFraming = CANONICAL) -> HeadBox:
@@ -210,7 +221,7 @@ class PasteBack:
     """
 
     def __init__(self, original: np.ndarray, framing: Framing, *, feather: float = 0.08) -> None:
-        self.original = _rgb_or_rgba(original)
+        self.original = as_rgb_or_rgba(original)
         self.framing = framing
         height, width = self.original.shape[:2]
         x0, y0, x1, y1 = framing.source_rect()
@@ -259,7 +270,7 @@ class PasteBack:
 
 def draw_guide(frame: np.ndarray, canonical: CanonicalFraming = CANONICAL) -> np.ndarray:
     """A copy of a frame (uint8 RGB/RGBA) with the canonical guide: head ellipse, eye line and mouth line."""
-    guide = np.ascontiguousarray(_rgb_or_rgba(frame)).copy()
+    guide = np.ascontiguousarray(as_rgb_or_rgba(frame)).copy()
     height, width = guide.shape[:2]
     color = (255, 64, 160, 255)[: guide.shape[2]]
     thickness = max(1, round(min(height, width) / 128))
@@ -273,14 +284,3 @@ def draw_guide(frame: np.ndarray, canonical: CanonicalFraming = CANONICAL) -> np
         y = round(line * height)
         cv2.line(guide, (round(cx - half * radius), y), (round(cx + half * radius), y), color, thickness, cv2.LINE_AA)
     return guide
-
-
-def _rgb_or_rgba(image: np.ndarray) -> np.ndarray:
-    image = np.asarray(image)
-    if image.dtype != np.uint8:
-        raise InputError(f"expected an 8-bit image; got dtype {image.dtype}")
-    if image.ndim == 2:
-        image = np.repeat(image[:, :, None], 3, axis=2)
-    if image.ndim != 3 or image.shape[2] not in (3, 4):
-        raise InputError(f"expected an RGB or RGBA image; got shape {image.shape}")
-    return image

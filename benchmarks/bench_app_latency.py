@@ -35,7 +35,7 @@ from gradio_client import Client, handle_file  # noqa: E402
 
 from animeceleb.pose import POSE_NAMES, pose_index  # noqa: E402
 from animeceleb.ui import build_demo, launch_options  # noqa: E402
-from animeceleb.ui.handlers import REGISTRY, SOURCES, _source_for  # noqa: E402
+from animeceleb.ui.handlers import REGISTRY, SOURCES, _source_for, source_framing  # noqa: E402
 
 SOURCE = REPO_ROOT / "examples" / "character_13.png"
 TARGET_MS = 150.0
@@ -119,7 +119,7 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}/"
     loaded = REGISTRY.get("default")
     try:
-        animator = SOURCES.animator(loaded, _source_for(str(SOURCE), "crop", loaded))
+        animator = SOURCES.animator(loaded, _source_for(str(SOURCE), source_framing(), loaded)[1])
         model_only = timed(lambda change: animator(np.array([slider_values(change)], np.float32)), args.changes, 2)
         browser = BrowserStyleSession(url, fn_index_of(demo, "animate_pose"), SOURCE)
         browser_times = timed(lambda change: browser.change(slider_values(change)), args.changes, args.warmup)

@@ -54,11 +54,11 @@ def webcam_payloads(count: int) -> list[str]:
 def measure(torch_threads: int | None, frames: int, warmup: int) -> dict:
     """Per-stage milliseconds (lists) of ``frames`` frames after ``warmup`` ones, in this process."""
     import torch
+    from animeceleb.ui.models import ModelRegistry
     from gradio import image_utils
 
     from animeceleb.driving import DriveOptions
     from animeceleb.inference import Animator, LiveSession
-    from animeceleb.ui.models import ModelRegistry
 
     loaded = ModelRegistry().get("default")
     animator = Animator(loaded.model)

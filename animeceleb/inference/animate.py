@@ -9,13 +9,13 @@ the animated head can be pasted back into the full picture. Transparent sources 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from PIL import Image
 
+from animeceleb import imaging
 from animeceleb.driving import DriveOptions, FaceTracker, VideoReader, drive_video, read_pose_csv
 from animeceleb.errors import InputError
 from animeceleb.framing import HeadBox, PasteBack, frame_source
@@ -88,26 +88,51 @@ def animate_file(
         frames = animator.frames(poses)
     if paste_back:
         frames = map(PasteBack(picture, framing), frames)
-    if side_by_side:
-        frames = (_beside(left, right) for left, right in zip(_video_frames(driving), frames, strict=False))
+    beside = driving if side_by_side else None
+    audio = None if is_csv else driving
+    result = write_animation(
+        frames,
+        out,
+        total=total,
+        fps=rate,
+        format=format,
+        background=background,
+        audio_from=audio,
+        beside=beside,
+        progress=progress,
+    )
+    return replace(result, missing=missing)
+
+
+def write_animation(
+    frames: Iterable[np.ndarray],
+    out: str | Path,
+    *,
+    total: int,
+    fps: float,
+    format: str | None = None,
+    background: Color = WHITE,
+    audio_from: str | Path | None = None,
+    beside: str | Path | None = None,
+    progress: Progress | None = None,
+) -> AnimationResult:
+    """Write ``total`` animated frames to ``out`` (``write_frames``'s formats), reporting progress per frame.
+
+    ``beside`` (a video) puts each frame to the right of that video's matching frame, scaled to the same height.
+    """
+    if beside is not None:
+        driving = _video_frames(Path(beside))
+        frames = (
+            imaging.side_by_side([left, right], right.shape[0]) for left, right in zip(driving, frames, strict=False)
+        )
     count = _Counter(frames, total, progress)
-    path = write_frames(out, count, rate, format=format, background=background, audio_from=None if is_csv else driving)
-    return AnimationResult(path, count.done, rate, missing)
+    path = write_frames(out, count, fps, format=format, background=background, audio_from=audio_from)
+    return AnimationResult(path, count.done, fps)
 
 
 def _video_frames(path: Path) -> Iterator[np.ndarray]:
     with VideoReader(path) as video:
         yield from video
-
-
-def _beside(driving: np.ndarray, result: np.ndarray) -> np.ndarray:
-    """The driving frame scaled to the result's height, left of the result (opaque when the result is RGBA)."""
-    height = result.shape[0]
-    width = max(2, round(driving.shape[1] * height / driving.shape[0]))
-    left = np.asarray(Image.fromarray(driving).resize((width, height), Image.Resampling.BILINEAR))
-    if result.shape[2] == 4:
-        left = np.concatenate([left, np.full((height, width, 1), 255, np.uint8)], axis=2)
-    return np.concatenate([left, result], axis=1)
 
 
 class _Counter:

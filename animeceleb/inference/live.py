@@ -30,6 +30,7 @@ from animeceleb.driving import (
     write_video,
 )
 from animeceleb.errors import InputError
+from animeceleb.imaging import composite_on_white
 from animeceleb.inference.animator import Animator
 
 logger = logging.getLogger(__name__)
@@ -149,7 +150,7 @@ class LiveSession:
             self._faces.append((tracked, face))
         pose = self.estimator.update(face, timestamp=tracked - self._start)
         posed = self.clock()
-        image = self.animator(pose[None], batch_size=1)[0]
+        image = composite_on_white(self.animator(pose[None], batch_size=1)[0])  # a live stream has no alpha
         done = self.clock()
         if self._recording is not None and len(self._recording) < MAX_RECORD_FRAMES:
             self._recording.append((image, pose))

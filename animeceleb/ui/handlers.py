@@ -2,7 +2,8 @@
 
 Every handler maps ``AnimeCelebError`` to ``gr.Error`` (a message in the page, an exception in ``gradio_client``).
 Models come from one shared ``ModelRegistry``; prepared sources from one ``SourceCache``; per-session data lives in
-``gr.State`` in the layout, never here. Handlers are named after their ``api_name``.
+``gr.State`` in the layout, never here. Handlers are named after their ``api_name``. Sources keep their transparency:
+an RGBA upload gives RGBA results (WebM and GIF keep it; mp4 puts it on a background colour).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
@@ -20,22 +21,23 @@ import numpy as np
 from animeceleb.data import SyntheticCharacter, render, sample_poses
 from animeceleb.driving import DriveOptions, preset_poses
 from animeceleb.errors import AnimeCelebError, InputError
+from animeceleb.framing import Framing, PasteBack, draw_guide
 from animeceleb.inference import Animator, LiveFrame, LiveSession
+from animeceleb.inference.outputs import parse_color
+from animeceleb.inference.registry import LoadedModel, ModelRegistry, SourceCache
 from animeceleb.pose import POSE_DIM, Pose, validate_poses
 from animeceleb.ui import jobs
 from animeceleb.ui.jobs import (
     SYNTHETIC,
     Progress,
     VideoDriving,
-    beside_driving,
     comparison_drivings,
     comparison_frames,
     drive,
     encode_clip,
     sample_image,
 )
-from animeceleb.ui.media import LIMITS, OutputFolder, frame_image, frames_for, load_image
-from animeceleb.ui.models import LoadedModel, ModelRegistry, SourceCache
+from animeceleb.ui.media import LIMITS, OutputFolder, SourceFraming, frames_for, load_image
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +55,7 @@ CHARACTER_SIZE = 512  # random characters are drawn at this size, then framed li
 MAX_SAMPLES = 48  # most synthetic samples drawn at once in the Dataset tab
 RECORD_LABELS = ("Record a clip", "Stop and save the clip")  # the Live tab's record button, idle and recording
 WEBCAM_MIRROR = True  # the browser mirrors webcam frames (a selfie view) before sending them; the pose undoes it
+VIDEO_FORMATS = ("mp4", "webm")  # mp4: transparency on a background colour; webm: VP9 with alpha
 
 
 @functools.cache
@@ -78,12 +81,22 @@ def _progress(progress: gr.Progress) -> Progress:
     return lambda done, total, what: progress((done, total or None), desc=what, unit="frames")
 
 
-@functools.lru_cache(maxsize=32)
-def _framed(path: str, modified_ns: int, framing: str, size: tuple[int, int]) -> np.ndarray:
-    """A source file loaded and framed once per (file version, framing, size); read-only, as it is shared."""
-    image = frame_image(load_image(path), size, framing)
+@functools.lru_cache(maxsize=8)
+def _picture(path: str, modified_ns: int) -> np.ndarray:
+    """A source file loaded once per file version; read-only, as it is shared."""
+    image = load_image(path)
     image.setflags(write=False)
     return image
+
+
+@functools.lru_cache(maxsize=32)
+def _framed(path: str, modified_ns: int, framing: SourceFraming, size: tuple[int, int]) -> tuple[Framing, np.ndarray]:
+    """The framing of a source file and the crop the model sees, once per (file version, framing, size)."""
+    picture = _picture(path, modified_ns)
+    transform = framing.framing(picture, size)
+    crop = transform.crop(picture)
+    crop.setflags(write=False)
+    return transform, crop
 
 
 def file_path(value: FileValue) -> str | None:
@@ -91,23 +104,73 @@ def file_path(value: FileValue) -> str | None:
     return value.get("path") if isinstance(value, dict) else value
 
 
-def _source_for(source: FileValue, framing: str, loaded: LoadedModel) -> np.ndarray:
+def source_framing(
+    framing: str = "auto", head_box: str = "", zoom: float = 1.0, offset_x: float = 0.0, offset_y: float = 0.0
+) -> SourceFraming:
+    """The framing widgets' values as a ``SourceFraming`` (a cleared number box counts as its default)."""
+    return SourceFraming(framing, head_box or "", float(zoom or 1.0), float(offset_x or 0.0), float(offset_y or 0.0))
+
+
+def _source_path(source: FileValue) -> str:
     path = file_path(source)
     if not path or not Path(path).is_file():
         raise InputError("no source image: upload an anime head, pick an example or draw a random character")
-    return _framed(str(path), Path(path).stat().st_mtime_ns, framing, loaded.image_size)
+    return str(path)
 
 
-def _animator(source: FileValue, framing: str, model: str) -> Animator:
+def _source_for(source: FileValue, framing: SourceFraming, loaded: LoadedModel) -> tuple[Framing, np.ndarray]:
+    path = _source_path(source)
+    return _framed(path, Path(path).stat().st_mtime_ns, framing, loaded.image_size)
+
+
+def _animator(source: FileValue, framing: SourceFraming, model: str) -> Animator:
     loaded = REGISTRY.get(model)
-    return SOURCES.animator(loaded, _source_for(source, framing, loaded))
+    return SOURCES.animator(loaded, _source_for(source, framing, loaded)[1])
 
 
-def _pose_animator(source: FileValue, framing: str, model: str) -> Animator:
+def _pose_animator(source: FileValue, framing: SourceFraming, model: str) -> Animator:
     animator = _animator(source, framing, model)
     if animator.drives_with_frames:
         raise InputError(f"{model} is driven by a face video, not by poses: use it in the Video or Compare tab")
     return animator
+
+
+def _paste_back(source: FileValue, framing: SourceFraming, model: str) -> PasteBack:
+    """Puts animated crops back into the full source picture."""
+    path = _source_path(source)
+    transform, _ = _source_for(source, framing, REGISTRY.get(model))
+    return PasteBack(_picture(path, Path(path).stat().st_mtime_ns), transform)
+
+
+def _write_clip(
+    frames: Iterator[np.ndarray],
+    count: int,
+    fps: float,
+    *,
+    video_format: str,
+    background: str,
+    paste_back: PasteBack | None,
+    progress: gr.Progress,
+    audio_from: str | None = None,
+    beside: str | None = None,
+) -> tuple[str, str | None]:
+    """Write a clip of the Video or Presets tab: (video path, GIF path)."""
+    if video_format not in VIDEO_FORMATS:
+        raise InputError(f"unknown video format {video_format!r}; choose one of {', '.join(VIDEO_FORMATS)}")
+    if paste_back is not None:
+        frames = map(paste_back, frames)
+    clip = encode_clip(
+        frames,
+        count,
+        fps,
+        outputs(),
+        video_format=video_format,
+        background=parse_color(background or "white"),
+        audio_from=audio_from,
+        beside=beside,
+        progress=_progress(progress),
+    )
+    return str(clip.video), str(clip.gif)
 
 
 def _pose_array(pose: dict[str, float]) -> np.ndarray:
@@ -125,17 +188,37 @@ def model_status(model: str) -> str:
 
 
 @user_errors
-def prepare_source(source: FileValue, framing: str = "crop", model: str = "default") -> np.ndarray | None:
-    """What the model sees: the source framed and resized to the model's input size."""
+def prepare_source(
+    source: FileValue,
+    framing: str = "auto",
+    head_box: str = "",
+    zoom: float = 1.0,
+    offset_x: float = 0.0,
+    offset_y: float = 0.0,
+    model: str = "default",
+) -> np.ndarray | None:
+    """What the model sees: the framed source at the model's input size, with the canonical guide drawn on it
+    (head ellipse, eye and mouth lines); RGBA when the source is transparent."""
     if not source:
         return None
-    return _source_for(source, framing, REGISTRY.get(model))
+    spec = source_framing(framing, head_box, zoom, offset_x, offset_y)
+    return draw_guide(_source_for(source, spec, REGISTRY.get(model))[1])
 
 
 @user_errors
-def animate_pose(source: FileValue, model: str = "default", framing: str = "crop", **pose: float) -> np.ndarray:
-    """The source in one pose (slider values by name, see ``POSE_NAMES``)."""
-    return _pose_animator(source, framing, model)(_pose_array(pose))[0]
+def animate_pose(
+    source: FileValue,
+    model: str = "default",
+    framing: str = "auto",
+    head_box: str = "",
+    zoom: float = 1.0,
+    offset_x: float = 0.0,
+    offset_y: float = 0.0,
+    **pose: float,
+) -> np.ndarray:
+    """The source in one pose (slider values by name, see ``POSE_NAMES``); RGBA for a transparent source."""
+    spec = source_framing(framing, head_box, zoom, offset_x, offset_y)
+    return _pose_animator(source, spec, model)(_pose_array(pose))[0]
 
 
 @user_errors
@@ -171,26 +254,44 @@ def animate_video(
     source: FileValue,
     driving_video: FileValue,
     model: str = "default",
-    framing: str = "crop",
+    framing: str = "auto",
+    head_box: str = "",
+    zoom: float = 1.0,
+    offset_x: float = 0.0,
+    offset_y: float = 0.0,
     motion: str = "relative",
     smoothing: float = 0.5,
     expression_gain: float = 1.0,
     max_seconds: float = 10.0,
     use_side_by_side: bool = False,
+    video_format: str = "mp4",
+    background: str = "white",
+    paste_back: bool = False,
     progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's documented way to receive a progress tracker)
 ) -> tuple[str, str | None]:
-    """The source driven by the face in a video: (mp4 path, GIF path), with the video's audio."""
-    animator = _animator(source, framing, model)
+    """The source driven by the face in a video: (mp4 or WebM path, GIF path), with the video's audio.
+
+    ``background`` (white, green, black, #RRGGBB or R,G,B) fills transparent areas in an mp4; ``paste_back`` puts
+    the animated head back into the full source picture.
+    """
+    spec = source_framing(framing, head_box, zoom, offset_x, offset_y)
+    animator = _animator(source, spec, model)
     if motion not in MOTION_MODES:
         raise InputError(f"unknown motion mode {motion!r}; choose one of {', '.join(MOTION_MODES)}")
     driving = VideoDriving(motion == "relative", float(smoothing), float(expression_gain), float(max_seconds))
     video = file_path(driving_video)
     drivers, fps = drive(animator, video, driving, progress=_progress(progress))
-    frames = animator.frames(drivers)
-    if use_side_by_side:
-        frames = beside_driving(frames, video)
-    clip = encode_clip(frames, len(drivers), fps, outputs(), audio_from=video, progress=_progress(progress))
-    return str(clip.mp4), str(clip.gif)
+    return _write_clip(
+        animator.frames(drivers),
+        len(drivers),
+        fps,
+        video_format=video_format,
+        background=background,
+        paste_back=_paste_back(source, spec, model) if paste_back else None,
+        progress=progress,
+        audio_from=video,
+        beside=video if use_side_by_side else None,
+    )
 
 
 @user_errors
@@ -198,24 +299,43 @@ def render_preset(
     source: FileValue,
     preset: str = "blink",
     model: str = "default",
-    framing: str = "crop",
+    framing: str = "auto",
+    head_box: str = "",
+    zoom: float = 1.0,
+    offset_x: float = 0.0,
+    offset_y: float = 0.0,
     seconds: float = 3.0,
     fps: float = 25.0,
+    video_format: str = "mp4",
+    background: str = "white",
+    paste_back: bool = False,
     progress: gr.Progress = gr.Progress(),  # noqa: B008
 ) -> tuple[str, str | None]:
-    """A motion preset (blink, nod, shake, talk, wink, smile) as a short clip: (mp4 path, GIF path)."""
+    """A motion preset (blink, nod, shake, talk, wink, smile) as a short clip: (mp4 or WebM path, GIF path)."""
     frames_for(float(seconds), float(fps))
     poses = preset_poses(preset, fps=float(fps), seconds=float(seconds))
-    animator = _pose_animator(source, framing, model)
-    clip = encode_clip(animator.frames(poses), len(poses), float(fps), outputs(), progress=_progress(progress))
-    return str(clip.mp4), str(clip.gif)
+    spec = source_framing(framing, head_box, zoom, offset_x, offset_y)
+    animator = _pose_animator(source, spec, model)
+    return _write_clip(
+        animator.frames(poses),
+        len(poses),
+        float(fps),
+        video_format=video_format,
+        background=background,
+        paste_back=_paste_back(source, spec, model) if paste_back else None,
+        progress=progress,
+    )
 
 
 @user_errors
 def compare_models(
     source: FileValue,
     models: Sequence[str] = ("default",),
-    framing: str = "crop",
+    framing: str = "auto",
+    head_box: str = "",
+    zoom: float = 1.0,
+    offset_x: float = 0.0,
+    offset_y: float = 0.0,
     driving: str = CURRENT_POSE,
     driving_video: FileValue = None,
     seconds: float = 3.0,
@@ -228,7 +348,8 @@ def compare_models(
     """
     if not models:
         raise InputError("choose at least one model to compare")
-    animators = [(REGISTRY.get(key).label, _animator(source, framing, key)) for key in models]
+    spec = source_framing(framing, head_box, zoom, offset_x, offset_y)
+    animators = [(REGISTRY.get(key).label, _animator(source, spec, key)) for key in models]
     if driving == CURRENT_POSE:
         entries, _ = comparison_drivings(animators, poses=_pose_array(pose))
         return next(comparison_frames(entries)), None
@@ -244,7 +365,7 @@ def compare_models(
     count = len(entries[0][2])
     middle = [(label, animator, drivers[count // 2 : count // 2 + 1]) for label, animator, drivers in entries]
     clip = encode_clip(comparison_frames(entries), count, fps, outputs(), use_gif=False, progress=_progress(progress))
-    return next(comparison_frames(middle)), str(clip.mp4)
+    return next(comparison_frames(middle)), str(clip.video)
 
 
 @user_errors
@@ -274,7 +395,11 @@ def live_frame(
     frame: np.ndarray | None,
     source: FileValue,
     model: str = "default",
-    framing: str = "crop",
+    framing: str = "auto",
+    head_box: str = "",
+    zoom: float = 1.0,
+    offset_x: float = 0.0,
+    offset_y: float = 0.0,
     smoothing: float = 0.5,
     session: LiveSession | None = None,
 ) -> tuple[np.ndarray, str, str, LiveSession]:
@@ -285,7 +410,7 @@ def live_frame(
     """
     if frame is None:
         return gr.skip(), gr.skip(), gr.skip(), session
-    animator = _pose_animator(source, framing, model)
+    animator = _pose_animator(source, source_framing(framing, head_box, zoom, offset_x, offset_y), model)
     if session is None:
         session = LiveSession(animator, options=DriveOptions(smooth=float(smoothing), mirror=WEBCAM_MIRROR))
     session.use(animator)

@@ -1,14 +1,14 @@
 """The work behind the app's tabs, Gradio-free: driving videos to poses, poses to clips, comparison grids.
 
-Handlers convert widget values and call these; tests and scripts can call them directly. Rendering streams frames
-to the encoder, so memory stays bounded by the GIF preview (at most ``MAX_GIF_FRAMES`` frames).
+Handlers convert widget values and call these; tests and scripts can call them directly. Clips are written by the
+pipeline's ``animeceleb.inference.animate.write_animation`` (the ``animate`` command's writer); rendering streams
+frames to the encoder, so memory stays bounded by the GIF preview (at most ``MAX_GIF_FRAMES`` frames).
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
-import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,23 +16,18 @@ from pathlib import Path
 import numpy as np
 
 from animeceleb.data import SyntheticCharacter, load_animeceleb, render, sample_poses
-from animeceleb.driving import DriveOptions, VideoReader, drive_frames, write_video
+from animeceleb.driving import DriveOptions, VideoReader, drive_frames
 from animeceleb.driving.drive import DEFAULT_FPS
 from animeceleb.errors import InputError
+from animeceleb.framing import Framing, centred_box
+from animeceleb.imaging import WHITE, Color, side_by_side
 from animeceleb.inference import Animator
+from animeceleb.inference.animate import write_animation
+from animeceleb.inference.outputs import write_gif
 from animeceleb.pose import MORPH_NAMES
-from animeceleb.ui.media import (
-    LIMITS,
-    Limits,
-    OutputFolder,
-    check_video,
-    frame_image,
-    label_image,
-    side_by_side,
-    write_gif,
-)
+from animeceleb.safe_paths import data_roots, safe_path
+from animeceleb.ui.media import LIMITS, Limits, OutputFolder, check_video, label_image
 
-DATA_ROOTS_ENV = "ANIMECELEB_DATA_ROOTS"  # the dataset folders the app may read, separated by os.pathsep
 SYNTHETIC = "synthetic"  # the Dataset tab's choice of freshly drawn synthetic samples
 MAX_GIF_FRAMES = 250  # a GIF holds every frame in memory: longer clips get a GIF of their start only
 
@@ -44,13 +39,13 @@ class Clip:
     """A rendered animation.
 
     Attributes:
-        mp4: h264 video path (with the driving video's audio when it had any).
-        gif: looping GIF of the first ``MAX_GIF_FRAMES`` frames, or ``None`` when not asked for.
-        frames: number of frames in the mp4.
+        video: mp4 (h264, on a background colour) or WebM (VP9 with alpha) path, with the driving video's audio.
+        gif: looping GIF (transparent where the frames are) of the first ``MAX_GIF_FRAMES`` frames, or ``None``.
+        frames: number of frames in the video.
         fps: frame rate.
     """
 
-    mp4: Path
+    video: Path
     gif: Path | None
     frames: int
     fps: float
@@ -93,10 +88,13 @@ def drive_poses(
 def driving_frames(
     video: str | Path, size: tuple[int, int], *, max_seconds: float, limits: Limits = LIMITS
 ) -> tuple[list[np.ndarray], float]:
-    """The first frames of a driving video centre-cropped to ``size`` (for models driven by frames, like FOMM)."""
+    """The first frames of a driving video, their centred square resized to ``size`` (for models driven by frames,
+    like FOMM)."""
     count, fps = _frame_budget(video, max_seconds, limits)
     with VideoReader(video) as reader:
-        return [frame_image(frame, size, "crop") for frame in itertools.islice(reader, count)], fps
+        frames = list(itertools.islice(reader, count))
+    framing = Framing.from_box(centred_box(frames[0].shape[:2]), frames[0].shape[:2], size)
+    return [framing.crop(frame) for frame in frames], fps
 
 
 def drive(
@@ -127,32 +125,33 @@ def encode_clip(
     fps: float,
     outputs: OutputFolder,
     *,
+    video_format: str = "mp4",
+    background: Color = WHITE,
     audio_from: str | Path | None = None,
+    beside: str | Path | None = None,
     use_gif: bool = True,
     progress: Progress | None = None,
 ) -> Clip:
-    """Encode ``count`` frames as an mp4 (with the audio of ``audio_from``, if any) and optionally a GIF preview."""
-    frames = _counted(frames, count, progress)
+    """Encode ``count`` frames as an mp4 (transparency on ``background``) or a WebM with alpha, with the audio of
+    ``audio_from`` and beside the frames of the video ``beside``, if given; optionally a GIF preview of the start."""
     gif_frames: list[np.ndarray] = []
     if use_gif:
         frames = _keeping(frames, gif_frames, MAX_GIF_FRAMES)
-    mp4 = write_video(outputs.new_path(".mp4"), frames, fps, audio_from=audio_from)
-    gif = write_gif(outputs.new_path(".gif"), np.stack(gif_frames), fps) if use_gif else None
-    return Clip(mp4, gif, count, fps)
-
-
-def beside_driving(frames: Iterator[np.ndarray], video: str | Path) -> Iterator[np.ndarray]:
-    """Each frame to the right of the matching driving-video frame (scaled to the same height)."""
-    with VideoReader(video) as reader:
-        for frame, driving in zip(frames, reader, strict=False):
-            yield side_by_side([driving, frame], height=frame.shape[0])
-
-
-def _counted(frames: Iterator[np.ndarray], total: int, progress: Progress | None) -> Iterator[np.ndarray]:
-    for index, frame in enumerate(frames):
-        yield frame
-        if progress is not None:
-            progress(index + 1, total, "rendering")
+    report = None if progress is None else lambda done, total: progress(done, total, "rendering")
+    path = outputs.new_path(f".{video_format}")
+    written = write_animation(
+        frames,
+        path,
+        total=count,
+        fps=fps,
+        format=video_format,
+        background=background,
+        audio_from=audio_from,
+        beside=beside,
+        progress=report,
+    )
+    gif = write_gif(outputs.new_path(".gif"), gif_frames, fps) if use_gif else None
+    return Clip(written.path, gif, written.frames, fps)
 
 
 def _keeping(frames: Iterator[np.ndarray], kept: list[np.ndarray], limit: int) -> Iterator[np.ndarray]:
@@ -200,8 +199,7 @@ def comparison_frames(
 
 def dataset_choices() -> list[str]:
     """What the Dataset tab can browse: synthetic samples, and the folders listed in ``ANIMECELEB_DATA_ROOTS``."""
-    roots = [root for root in os.environ.get(DATA_ROOTS_ENV, "").split(os.pathsep) if root.strip()]
-    return [SYNTHETIC, *roots]
+    return [SYNTHETIC, *(str(root) for root in data_roots())]
 
 
 @functools.lru_cache(maxsize=4)
@@ -212,17 +210,17 @@ def _dataset(root: str):  # noqa: ANN202 (a datasets.Dataset)
 def dataset_samples(source: str, count: int, seed: int | None) -> list[dict]:
     """``count`` random samples of a dataset choice, each ``{"pose": [...20], ...}`` plus what redraws its image.
 
-    Only the choices of ``dataset_choices`` are read: a folder outside ``ANIMECELEB_DATA_ROOTS`` is refused.
+    A dataset folder must lie inside ``ANIMECELEB_DATA_ROOTS`` (``safe_paths.safe_path``): anything else, ``..``
+    or a symbolic link out of a root included, is refused with ``PathRefused``.
     """
     rng = np.random.default_rng(seed)
     if source == SYNTHETIC:
         poses = sample_poses(rng, count)
         return [{"character": SyntheticCharacter.random(rng).to_dict(), "pose": pose.tolist()} for pose in poses]
-    if source not in dataset_choices():
-        raise InputError(f"{source!r} is not a dataset this app may read; set {DATA_ROOTS_ENV} to allow a folder")
-    table = _dataset(source)
+    root = str(safe_path(source, data_roots()))
+    table = _dataset(root)
     rows = rng.choice(len(table), size=min(count, len(table)), replace=False)
-    return [{"root": source, "row": int(row), "pose": list(table[int(row)]["pose"])} for row in rows]
+    return [{"root": root, "row": int(row), "pose": list(table[int(row)]["pose"])} for row in rows]
 
 
 def sample_image(sample: dict, size: int = 256) -> np.ndarray:

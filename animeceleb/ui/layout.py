@@ -1,8 +1,9 @@
 """The app's page: widgets and event wiring only (the work is in ``handlers``).
 
-``build_demo()`` lays out a source panel (image, framing, model, what the model sees) beside tabs: Pose, Video,
-Presets, Live, Compare, Dataset. Each tab is built by its own function from the shared ``SourcePanel`` (and the pose
-sliders where it needs them), so a new tab is one more function. Nothing is loaded at import or build time.
+``build_demo()`` lays out a source panel (image, framing, model, what the model sees, with the framing guide) beside
+tabs: Pose, Video, Presets, Live, Compare, Dataset. Each tab is built by its own function from the shared
+``SourcePanel`` (and the pose sliders where it needs them), so a new tab is one more function.
+Nothing is loaded at import or build time.
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ from typing import Any
 
 import gradio as gr
 
+from animeceleb import safe_paths
 from animeceleb.driving import PRESETS
+from animeceleb.inference.outputs import BACKGROUNDS
+from animeceleb.inference.registry import DEFAULT_KEY
 from animeceleb.pose import ANGLE_NAMES, ANGLE_RANGE, POSE_GROUPS, POSE_NAMES
 from animeceleb.ui import handlers, jobs
 from animeceleb.ui.media import FRAMING_MODES, LIMITS
-from animeceleb.ui.models import DEFAULT_KEY, REPO_ROOT
 
-EXAMPLES_DIR = REPO_ROOT / "examples"
+EXAMPLES_DIR = safe_paths.EXAMPLES_DIR
 THEME = gr.themes.Soft(primary_hue="pink", secondary_hue="violet", neutral_hue="slate")
 CSS = """
 #header h1 { margin-bottom: 0; }
@@ -63,18 +66,18 @@ class PoseControls:
 
 @dataclass(frozen=True)
 class SourcePanel:
-    """The widgets every tab reads: the source image, its framing and the chosen model."""
+    """The widgets every tab reads: the source image, its framing (mode, head box, zoom, offsets) and the model."""
 
     source: gr.Image
-    framing: gr.Radio
+    framing: list[gr.components.Component]
     model: gr.Dropdown
     status: gr.Markdown
     model_view: gr.Image
 
     @property
     def inputs(self) -> list[gr.components.Component]:
-        """``source, model, framing`` in the order ``handlers.animate_pose`` takes them."""
-        return [self.source, self.model, self.framing]
+        """``source, model, framing, head_box, zoom, offset_x, offset_y`` as ``handlers.animate_pose`` takes them."""
+        return [self.source, self.model, *self.framing]
 
 
 def example_files(pattern: str) -> list[str]:
@@ -109,13 +112,15 @@ def build_demo() -> gr.Blocks:
 
 
 def launch_options() -> dict[str, Any]:
-    """``Blocks.launch`` arguments: address from ``GRADIO_SERVER_NAME`` / ``PORT``, theme, upload size limit."""
+    """``Blocks.launch`` arguments: address from ``GRADIO_SERVER_NAME`` / ``PORT``, theme, upload size limit, and
+    the only folders Gradio may serve (examples and the app's temp folder)."""
     return {
         "server_name": os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         "server_port": int(os.environ.get("PORT", "7860")),
         "theme": THEME,
         "css": CSS,
         "max_file_size": f"{LIMITS.max_file_mb:g}mb",
+        "allowed_paths": safe_paths.allowed_paths(),
         "footer_links": ["api", "settings"],
     }
 
@@ -123,7 +128,7 @@ def launch_options() -> dict[str, Any]:
 def _source_panel() -> SourcePanel:
     source = gr.Image(
         label="Source image",
-        placeholder="Drop an anime head here: PNG, JPG or WebP (transparency becomes white)",
+        placeholder="Drop an anime head here: PNG, JPG or WebP (transparency is kept)",
         type="filepath",
         image_mode=None,
         sources=["upload", "clipboard"],
@@ -131,8 +136,16 @@ def _source_panel() -> SourcePanel:
         elem_id="source-image",
     )
     with gr.Row():
-        framing = gr.Radio(list(FRAMING_MODES), value="crop", label="Framing", scale=2, min_width=140)
+        mode = gr.Radio(
+            list(FRAMING_MODES),
+            value="auto",
+            label="Framing",
+            info="auto: a transparent character's outline, else the picture as it is; box: the head box below",
+            scale=2,
+            min_width=140,
+        )
         random_button = gr.Button("Random character", scale=1, min_width=120, size="sm")
+    framing = _framing_controls(mode)
     examples = example_files("character_*")
     if examples:
         gr.Examples(examples, inputs=source, label="Examples (made by scripts/make_examples.py)", examples_per_page=8)
@@ -152,15 +165,31 @@ def _source_panel() -> SourcePanel:
     random_button.click(handlers.random_character, None, source, api_name="random_character")
     model.change(handlers.model_status, model, status, api_name="load_model")
     gr.on(
-        [source.change, framing.change, model.change],
+        [source.change, model.change, *(control.change for control in framing)],
         handlers.prepare_source,
-        [source, framing, model],
+        [source, *framing, model],
         model_view,
         api_name="prepare_source",
         show_progress="hidden",
         preprocess=False,
     )
     return panel
+
+
+def _framing_controls(mode: gr.Radio) -> list[gr.components.Component]:
+    """Head box, zoom and offsets: [mode, head_box, zoom, offset_x, offset_y] in ``handlers.source_framing`` order."""
+    with gr.Accordion("Framing: zoom and move", open=False):
+        head_box = gr.Textbox(
+            "",
+            label="Head box: x, y, radius (source pixels)",
+            placeholder="e.g. 512, 300, 120",
+            elem_id="head-box",
+        )
+        zoom = gr.Slider(0.5, 2.0, 1.0, step=0.05, label="Zoom", elem_id="framing-zoom")
+        with gr.Row():
+            offset_x = gr.Slider(-1.0, 1.0, 0.0, step=0.02, label="Move x", info="head radii", elem_id="framing-x")
+            offset_y = gr.Slider(-1.0, 1.0, 0.0, step=0.02, label="Move y", info="head radii", elem_id="framing-y")
+    return [mode, head_box, zoom, offset_x, offset_y]
 
 
 def _pose_tab(panel: SourcePanel) -> PoseControls:
@@ -249,12 +278,14 @@ def _video_tab(panel: SourcePanel) -> gr.Video:
                 gain = gr.Slider(0.0, 2.0, 1.0, step=0.05, label="Expression gain")
                 seconds = gr.Slider(1, LIMITS.max_video_seconds, 10, step=1, label="Max duration (s)")
                 use_side_by_side = gr.Checkbox(label="Side by side with the driving video")
+                clip_options = _clip_options()
                 run = gr.Button("Animate video", variant="primary")
         with gr.Row():
             video, gif = _clip_outputs("Result")
     run.click(
         handlers.animate_video,
-        [panel.source, driving, panel.model, panel.framing, motion, smoothing, gain, seconds, use_side_by_side],
+        [panel.source, driving, panel.model, *panel.framing, motion, smoothing, gain, seconds, use_side_by_side]
+        + clip_options,
         [video, gif],
         api_name="animate_video",
         preprocess=False,
@@ -264,8 +295,26 @@ def _video_tab(panel: SourcePanel) -> gr.Video:
     return driving
 
 
+def _clip_options() -> list[gr.components.Component]:
+    """Video format, mp4 background and paste-back: the last inputs of ``animate_video`` and ``render_preset``."""
+    with gr.Row():
+        video_format = gr.Radio(
+            list(handlers.VIDEO_FORMATS), value="mp4", label="Video", info="webm keeps transparency", min_width=120
+        )
+        background = gr.Dropdown(
+            list(BACKGROUNDS),
+            value="white",
+            allow_custom_value=True,
+            label="mp4 background",
+            info="or type #RRGGBB / R,G,B",
+            min_width=120,
+        )
+    paste_back = gr.Checkbox(label="Paste back into the full picture")
+    return [video_format, background, paste_back]
+
+
 def _clip_outputs(name: str) -> tuple[gr.Video, gr.Image]:
-    video = gr.Video(label=f"{name} (mp4)", buttons=["download"], autoplay=True, loop=True, height=CLIP_HEIGHT)
+    video = gr.Video(label=f"{name} (mp4 / WebM)", buttons=["download"], autoplay=True, loop=True, height=CLIP_HEIGHT)
     gif = gr.Image(
         label=f"{name} (GIF)", type="filepath", interactive=False, height=CLIP_HEIGHT, elem_classes="clip-gif"
     )
@@ -278,12 +327,13 @@ def _presets_tab(panel: SourcePanel) -> None:
             preset = gr.Radio(list(PRESETS), value=PRESETS[0], label="Motion preset", scale=3)
             seconds = gr.Slider(1, 10, 3, step=0.5, label="Seconds", scale=1)
             fps = gr.Slider(10, 30, 25, step=1, label="Frames per second", scale=1)
+        clip_options = _clip_options()
         run = gr.Button("Render preset", variant="primary")
         with gr.Row():
             video, gif = _clip_outputs("Clip")
     run.click(
         handlers.render_preset,
-        [panel.source, preset, panel.model, panel.framing, seconds, fps],
+        [panel.source, preset, panel.model, *panel.framing, seconds, fps, *clip_options],
         [video, gif],
         api_name="render_preset",
         preprocess=False,
@@ -326,7 +376,7 @@ def _live_tab(panel: SourcePanel) -> None:
     session = gr.State(None)
     camera.stream(
         handlers.live_frame,
-        [camera, panel.source, panel.model, panel.framing, smoothing, session],
+        [camera, panel.source, panel.model, *panel.framing, smoothing, session],
         [puppet, pose_box, status, session],
         api_name="live_frame",
         show_progress="hidden",
@@ -367,7 +417,7 @@ def _compare_tab(panel: SourcePanel, pose: PoseControls, driving_video: gr.Video
             )
     run.click(
         handlers.compare_models,
-        [panel.source, models, panel.framing, driving, driving_video, seconds],
+        [panel.source, models, *panel.framing, driving, driving_video, seconds],
         [grid, video],
         inputs_kwargs=pose.sliders,
         api_name="compare_models",
@@ -381,10 +431,16 @@ def _dataset_tab(panel: SourcePanel, pose: PoseControls) -> None:
     with gr.Tab("Dataset", id="dataset"):
         gr.Markdown(
             "Samples with their pose values: synthetic AnimeCeleb-style heads (`animeceleb.data.synthetic`), or a "
-            f"dataset folder listed in `{jobs.DATA_ROOTS_ENV}`."
+            f"dataset folder listed in `{safe_paths.ROOTS_VARIABLE}` (none by default)."
         )
         with gr.Row():
-            dataset = gr.Dropdown(jobs.dataset_choices(), value=jobs.SYNTHETIC, label="Dataset")
+            dataset = gr.Dropdown(
+                jobs.dataset_choices(),
+                value=jobs.SYNTHETIC,
+                allow_custom_value=True,
+                label="Dataset",
+                info="or type a folder inside a listed one",
+            )
             count = gr.Slider(4, handlers.MAX_SAMPLES, 12, step=4, label="Samples")
             seed = gr.Number(0, precision=0, label="Seed")
             draw = gr.Button("Draw samples", variant="primary")

@@ -1,4 +1,4 @@
-"""Files in and out of the app: guarded image loading, framing to the model size, GIFs, grids and temporary outputs.
+"""Files in and out of the app: guarded image loading, framing for the model, grids and temporary outputs.
 
 Everything a user uploads passes through here first, so the limits (file size, pixel count against decompression
 bombs, video length and resolution) and the "corrupt file" messages live in one place. Gradio-free.
@@ -12,19 +12,19 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import imageio.v3 as iio
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageFont
 
 from animeceleb.driving.video import VideoInfo, probe_video
 from animeceleb.errors import InputError
-from animeceleb.imaging import composite_on_white
+from animeceleb.framing import Framing, HeadBox, auto_head_box, centred_box, frame_source
+from animeceleb.imaging import read_image
+from animeceleb.safe_paths import app_temp_dir
 
-FRAMING_MODES = ("crop", "pad")  # crop: fill the frame, cutting the longer side; pad: keep everything, white borders
+FRAMING_MODES = ("auto", "box")  # see SourceFraming
 STILL_IMAGE_CODECS = ("png", "mjpeg", "webp", "bmp", "tiff")  # what ffmpeg reports for an image given as a video
 
 
@@ -64,54 +64,46 @@ def check_file(path: str | Path | None, what: str, limits: Limits = LIMITS) -> P
 
 
 def load_image(path: str | Path | None, limits: Limits = LIMITS) -> np.ndarray:
-    """An uploaded PNG/JPG/WebP as RGB uint8 (H, W, 3): EXIF rotation applied, transparency composited on white."""
-    path = check_file(path, "source image", limits)
-    try:
-        with Image.open(path) as image:
-            _check_pixels(*image.size, limits)  # from the header: nothing decoded yet
-            image = ImageOps.exif_transpose(image)
-            has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-            array = np.array(image.convert("RGBA" if has_alpha else "RGB"))
-    except InputError:
-        raise
-    except Image.DecompressionBombError:
-        raise InputError(
-            f"the image has too many pixels; the limit is {limits.max_image_pixels / 1e6:g} megapixels"
-        ) from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise InputError(
-            f"cannot read {path.name} as an image ({type(error).__name__}); upload a PNG, JPG or WebP file"
-        ) from None
-    return composite_on_white(array)
+    """An uploaded PNG/JPG/WebP as uint8 (H, W, 3), or (H, W, 4) when it has transparency (kept for RGBA results)."""
+    return read_image(check_file(path, "source image", limits), max_pixels=limits.max_image_pixels)
 
 
-def _check_pixels(width: int, height: int, limits: Limits) -> None:
-    if width * height > limits.max_image_pixels:
-        raise InputError(
-            f"the image is {width}x{height} pixels; the limit is {limits.max_image_pixels / 1e6:g} megapixels"
-        )
+@dataclass(frozen=True)
+class SourceFraming:
+    """How the app frames a source for the model: a head box, found or typed, then zoomed and moved by the sliders.
 
+    Attributes:
+        mode: ``"auto"`` (a transparent character's silhouette, ``animeceleb.framing.auto_head_box``; an opaque
+            picture is taken as framed like a training image, its centred square) or ``"box"`` (``box`` below).
+        box: ``"x,y,radius"`` in source pixels (head centre and radius), for mode ``"box"``.
+        zoom: above 1 zooms in (a smaller head box).
+        offset_x, offset_y: move the head box by these fractions of its radius (positive: right, down).
+    """
 
-def frame_image(image: np.ndarray, size: tuple[int, int], mode: str = "crop") -> np.ndarray:
-    """Fit an RGB image to ``size`` (height, width): centre-crop (``"crop"``) or pad with white (``"pad"``)."""
-    if mode not in FRAMING_MODES:
-        raise InputError(f"unknown framing {mode!r}; choose one of {', '.join(FRAMING_MODES)}")
-    target_height, target_width = size
-    height, width = image.shape[:2]
-    if mode == "crop":
-        scale = max(target_height / height, target_width / width)
-        crop_height, crop_width = round(target_height / scale), round(target_width / scale)
-        top, left = (height - crop_height) // 2, (width - crop_width) // 2
-        image = image[top : top + crop_height, left : left + crop_width]
-    else:
-        scale = min(target_height / height, target_width / width)
-        pad_height, pad_width = round(target_height / scale), round(target_width / scale)
-        top, left = (pad_height - height) // 2, (pad_width - width) // 2
-        padding = ((top, pad_height - height - top), (left, pad_width - width - left), (0, 0))
-        image = np.pad(image, padding, constant_values=255)
-    if image.shape[:2] == (target_height, target_width):
-        return np.ascontiguousarray(image)
-    return np.array(Image.fromarray(image).resize((target_width, target_height), Image.Resampling.LANCZOS))
+    mode: str = "auto"
+    box: str = ""
+    zoom: float = 1.0
+    offset_x: float = 0.0
+    offset_y: float = 0.0
+
+    def head_box(self, image: np.ndarray) -> HeadBox:
+        """The head box in ``image`` (source pixels) after zoom and offsets."""
+        if self.mode not in FRAMING_MODES:
+            raise InputError(f"unknown framing {self.mode!r}; choose one of {', '.join(FRAMING_MODES)}")
+        if not self.zoom > 0:
+            raise InputError(f"the zoom must be positive; got {self.zoom}")
+        if self.mode == "box":
+            base = HeadBox.parse(self.box)
+        elif image.shape[2] == 4 and not (image[:, :, 3] > 127).all():
+            base = auto_head_box(image)
+        else:
+            base = centred_box(image.shape[:2])
+        x, y = base.x + self.offset_x * base.scale, base.y + self.offset_y * base.scale
+        return HeadBox(x, y, base.scale / self.zoom)
+
+    def framing(self, image: np.ndarray, frame_size: tuple[int, int]) -> Framing:
+        """The transform from ``image`` to the model's frame (``Framing.crop`` gives what the model sees)."""
+        return frame_source(image, self.head_box(image), frame_size)
 
 
 def check_video(path: str | Path | None, limits: Limits = LIMITS) -> VideoInfo:
@@ -139,18 +131,6 @@ def frames_for(seconds: float, fps: float, limits: Limits = LIMITS) -> int:
     return count
 
 
-def side_by_side(images: Sequence[np.ndarray], height: int | None = None) -> np.ndarray:
-    """Images placed left to right, each resized to ``height`` (default: the height of the first)."""
-    height = height or images[0].shape[0]
-    resized = [
-        image
-        if image.shape[0] == height
-        else np.asarray(Image.fromarray(image).resize((round(image.shape[1] * height / image.shape[0]), height)))
-        for image in images
-    ]
-    return np.concatenate(resized, axis=1)
-
-
 def label_image(image: np.ndarray, text: str) -> np.ndarray:
     """The image with a white caption strip above it (for comparison grids)."""
     height = max(18, image.shape[0] // 12)
@@ -161,21 +141,16 @@ def label_image(image: np.ndarray, text: str) -> np.ndarray:
     return np.concatenate([np.asarray(strip), image], axis=0)
 
 
-def write_gif(path: str | Path, frames: np.ndarray, fps: float) -> Path:
-    """Frames (N, H, W, 3) uint8 as a looping GIF."""
-    iio.imwrite(path, frames, extension=".gif", duration=round(1000 / fps), loop=0)
-    return Path(path)
-
-
 class OutputFolder:
-    """A private temporary folder for the files the app returns; files older than ``max_age_s`` are pruned.
+    """A private folder for the files the app returns, in ``safe_paths.app_temp_dir()`` (which Gradio may serve);
+    files older than ``max_age_s`` are pruned.
 
     Gradio copies returned files into its own cache (pruned by ``delete_cache``), so ours only need to outlive the
     request. The folder itself is removed when the process exits.
     """
 
     def __init__(self, max_age_s: float = 600.0) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="animeceleb-app-"))
+        self.root = Path(tempfile.mkdtemp(prefix="outputs-", dir=app_temp_dir()))
         self.max_age_s = max_age_s
         self._lock = threading.Lock()
         atexit.register(shutil.rmtree, self.root, ignore_errors=True)

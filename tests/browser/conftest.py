@@ -26,7 +26,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SOURCE = REPO_ROOT / "examples" / "character_13.png"  # the source image the browser tests upload
+SOURCE = REPO_ROOT / "examples" / "character_18_transparent.png"  # uploaded by the browser tests; RGBA, so the
+# results must keep its transparency
 
 
 def free_port() -> int:

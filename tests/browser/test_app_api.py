@@ -13,10 +13,12 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 from animeceleb.driving import preset_poses, read_video, write_video
+from animeceleb.framing import draw_guide
 from animeceleb.inference import Animator
+from animeceleb.inference.outputs import read_rgba_video
 from animeceleb.models import load_model
 from animeceleb.pose import Pose
-from animeceleb.ui.media import frame_image, load_image
+from animeceleb.ui.media import SourceFraming, load_image
 from tests.conftest import REPO_ROOT
 from tests.tiny_models import TINY_IMAGE_SIZE
 
@@ -24,6 +26,7 @@ pytestmark = pytest.mark.timeout(300)
 
 EXAMPLES = REPO_ROOT / "examples"
 SOURCE = EXAMPLES / "character_01.png"
+TRANSPARENT = EXAMPLES / "character_18_transparent.png"
 DRIVING = EXAMPLES / "driving_astronaut.mp4"
 NAMED_ENDPOINTS = (
     "animate_pose",
@@ -47,7 +50,8 @@ def client(app_url: str) -> Client:
 def expected(tiny_models: dict[str, Path]) -> Animator:
     """The default model of these tests, prepared with the example source exactly as the app frames it."""
     animator = Animator(load_model(tiny_models["animo"]), batch_size=1)
-    animator.prepare(frame_image(load_image(SOURCE), TINY_IMAGE_SIZE, "crop"))
+    picture = load_image(SOURCE)
+    animator.prepare(SourceFraming().framing(picture, TINY_IMAGE_SIZE).crop(picture))
     return animator
 
 
@@ -75,16 +79,41 @@ def test_animate_pose_renders_the_model_output_and_follows_the_pose(client: Clie
     assert np.abs(posed.astype(int) - neutral).mean() > 1.0
 
 
-def test_prepare_source_frames_and_composites_on_white(client: Client, tmp_path: Path) -> None:
-    wide = np.zeros((40, 120, 4), np.uint8)  # fully transparent, twice as wide as tall
-    wide[10:30, 50:70] = (255, 0, 0, 255)  # an opaque red square in the middle
-    Image.fromarray(wide).save(tmp_path / "wide.png")
-    padded = read_image(client.predict(handle_file(tmp_path / "wide.png"), "pad", api_name="/prepare_source"))
-    cropped = read_image(client.predict(handle_file(tmp_path / "wide.png"), "crop", api_name="/prepare_source"))
-    assert padded.shape == cropped.shape == (*TINY_IMAGE_SIZE, 3)
-    assert (padded[0] == 255).all() and (cropped[:, 0] == 255).all()  # white padding / transparent border
-    assert tuple(cropped[32, 32]) == (255, 0, 0)
-    assert (cropped[:, :, 1] < 128).sum() > (padded[:, :, 1] < 128).sum()  # cropping zooms in on the square
+def test_prepare_source_shows_the_framed_source_with_the_guide(client: Client, tmp_path: Path) -> None:
+    picture = load_image(TRANSPARENT)
+    preview = np.asarray(Image.open(client.predict(handle_file(TRANSPARENT), api_name="/prepare_source")))
+    crop = SourceFraming().framing(picture, TINY_IMAGE_SIZE).crop(picture)
+    np.testing.assert_array_equal(preview, draw_guide(crop))  # RGBA, framed from the alpha channel, guide drawn
+    zoomed = client.predict(handle_file(TRANSPARENT), "auto", "", 1.5, 0.2, 0.0, api_name="/prepare_source")
+    crop = SourceFraming(zoom=1.5, offset_x=0.2).framing(picture, TINY_IMAGE_SIZE).crop(picture)
+    np.testing.assert_array_equal(np.asarray(Image.open(zoomed)), draw_guide(crop))
+    with pytest.raises(AppError, match="a head box is 'x,y,scale'"):
+        client.predict(handle_file(TRANSPARENT), "box", "middle", api_name="/prepare_source")
+
+
+def test_transparent_source_gives_transparent_results(client: Client) -> None:
+    result = np.asarray(Image.open(client.predict(handle_file(TRANSPARENT), mouth_a=1.0, api_name="/animate_pose")))
+    assert result.shape == (*TINY_IMAGE_SIZE, 4) and result[0, 0, 3] == 0 and result[32, 32, 3] == 255
+    source = handle_file(TRANSPARENT)
+    webm, gif = client.predict(source, "nod", seconds=0.4, fps=10, video_format="webm", api_name="/render_preset")
+    frames = read_rgba_video(webm)
+    assert frames.shape == (4, *TINY_IMAGE_SIZE, 4)
+    assert (frames[:, 0, 0, 3] < 10).all() and (frames[:, 32, 32, 3] > 245).all()  # read back: alpha kept
+    gif_frames = iio.imread(gif, index=None, mode="RGBA")
+    assert (gif_frames[:, 0, 0, 3] == 0).all() and (gif_frames[:, 32, 32, 3] == 255).all()
+    mp4, _ = client.predict(source, "nod", seconds=0.4, fps=10, background="green", api_name="/render_preset")
+    corner = read_video(mp4)[0][:, 0, 0].astype(int)
+    assert (np.abs(corner - (0, 177, 64)) < 24).all()  # transparency on the chosen background
+
+
+def test_paste_back_returns_the_full_picture(client: Client) -> None:
+    picture = load_image(TRANSPARENT)
+    mp4, _ = client.predict(
+        handle_file(TRANSPARENT), "blink", seconds=0.2, fps=10, paste_back=True, api_name="/render_preset"
+    )
+    frames = read_video(mp4)[0]
+    height, width = picture.shape[:2]
+    assert frames.shape[1:3] == (height + height % 2, width + width % 2)
 
 
 def test_render_preset_writes_the_model_frames_as_mp4_and_gif(client: Client, expected: Animator) -> None:
@@ -95,7 +124,7 @@ def test_render_preset_writes_the_model_frames_as_mp4_and_gif(client: Client, ex
     # h264 blurs the tiny random model's noisy colours; its brightness (luma) stays close: about 4.5 levels off here,
     # against about 30 for another model's frames
     assert np.abs(luma(frames) - luma(model_frames)).mean() < 10
-    assert 1 <= len(iio.imread(gif)) <= 4  # the GIF writer merges identical consecutive frames
+    assert 1 <= Image.open(gif).n_frames <= 4  # the GIF writer may merge identical consecutive frames
 
 
 def test_animate_video_follows_the_face_side_by_side(client: Client) -> None:
@@ -112,17 +141,17 @@ def test_animate_video_follows_the_face_side_by_side(client: Client) -> None:
     assert frames.shape[:3] == (8, height, total_width + total_width % 2)  # h264 needs even sizes
     result = frames[:, :, -width:].astype(int)
     assert np.abs(result - result[:1]).max() > 0  # the head follows the driving roll
-    assert iio.imread(gif).shape[0] == 8
+    assert Image.open(gif).n_frames == 8
 
 
 def test_compare_models_labels_each_model(client: Client, tiny_models: dict[str, Path]) -> None:
     models = ["default", str(tiny_models["pirenderer"])]
     grid, video = client.predict(
-        handle_file(SOURCE), models, "crop", "current pose", mouth_o=1.0, api_name="/compare_models"
+        handle_file(SOURCE), models, driving="current pose", mouth_o=1.0, api_name="/compare_models"
     )
     grid = read_image(grid)
     assert video is None and grid.shape[1] == 2 * TINY_IMAGE_SIZE[1] and grid.shape[0] > TINY_IMAGE_SIZE[0]
-    grid, video = client.predict(handle_file(SOURCE), models, "crop", "blink", seconds=0.4, api_name="/compare_models")
+    grid, video = client.predict(handle_file(SOURCE), models, driving="blink", seconds=0.4, api_name="/compare_models")
     frames, _ = read_video(video)
     assert frames.shape[0] == 10 and frames.shape[2] == 2 * TINY_IMAGE_SIZE[1]
 
@@ -130,11 +159,13 @@ def test_compare_models_labels_each_model(client: Client, tiny_models: dict[str,
 def test_fomm_is_compared_on_the_driving_video_frames(client: Client, tiny_models: dict[str, Path]) -> None:
     models = ["default", str(tiny_models["fomm"])]
     source, driving = handle_file(SOURCE), handle_file(DRIVING)
-    _, video = client.predict(source, models, "crop", "driving video", driving, 0.2, api_name="/compare_models")
+    _, video = client.predict(
+        source, models, driving="driving video", driving_video=driving, seconds=0.2, api_name="/compare_models"
+    )
     frames = read_video(video)[0]
     assert frames.shape[0] == 5 and frames.shape[2] == 2 * TINY_IMAGE_SIZE[1] and frames.shape[1] > TINY_IMAGE_SIZE[0]
     with pytest.raises(AppError, match="is driven by a face video, not poses"):
-        client.predict(source, models, "crop", "current pose", api_name="/compare_models")
+        client.predict(source, models, driving="current pose", api_name="/compare_models")
     with pytest.raises(AppError, match="is driven by a face video, not by poses"):
         client.predict(source, str(tiny_models["fomm"]), api_name="/animate_pose")
 
@@ -154,8 +185,10 @@ def test_small_helpers(client: Client) -> None:
 def test_dataset_tab_reads_only_the_allowed_folders(client: Client, dataset_root: Path, tmp_path: Path) -> None:
     samples = client.predict(4, 0, str(dataset_root), api_name="/dataset_samples")
     assert len(samples) == 4 and all(read_image(sample["image"]).shape == (64, 64, 3) for sample in samples)
-    with pytest.raises(AppError):
+    with pytest.raises(AppError, match="outside the allowed data folders"):
         client.predict(4, 0, str(tmp_path), api_name="/dataset_samples")
+    with pytest.raises(AppError, match="'..' is not allowed"):
+        client.predict(4, 0, f"{dataset_root}/../{tmp_path.name}", api_name="/dataset_samples")
     values = client.predict('{"mouth_a": 0.5, "head_roll": -3}', api_name="/parse_pose")
     assert values[12] == 0.5 and values[18] == -3 and sum(map(abs, values)) == 3.5
 

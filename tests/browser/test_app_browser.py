@@ -20,25 +20,27 @@ def browser() -> Iterator[object]:
         yield browser
 
 
-def result_pixels(page, tmp_path: Path, name: str) -> np.ndarray:  # noqa: ANN001 (playwright Page)
-    """The pose tab's result image as the page shows it (downloaded from its src)."""
-    source = page.locator("#pose-result img").get_attribute("src")
+def shown_pixels(page, tmp_path: Path, name: str, element: str = "#pose-result") -> np.ndarray:  # noqa: ANN001
+    """An image as the page shows it (downloaded from its src), RGBA."""
+    source = page.locator(f"{element} img").get_attribute("src")
     path = tmp_path / name
     path.write_bytes(page.request.get(source).body())
-    return np.asarray(Image.open(path).convert("RGB"))
+    return np.asarray(Image.open(path).convert("RGBA"))
 
 
 def test_upload_then_a_slider_changes_the_result(browser, app_url: str, tmp_path: Path) -> None:  # noqa: ANN001
     page = open_app(browser, app_url)
     page.locator("#pose-result img").wait_for()
     before_src = page.locator("#pose-result img").get_attribute("src")
-    before = result_pixels(page, tmp_path, "before.png")
+    before = shown_pixels(page, tmp_path, "before.png")
+    seen = shown_pixels(page, tmp_path, "model_view.png", "#model-view")  # framed from the alpha, with the guide
+    assert seen[0, 0, 3] == 0 and before[0, 0, 3] == 0 and before[before.shape[0] // 2, before.shape[1] // 2, 3] > 0
 
     page.locator("#slider-head_yaw input[type=range]").fill("18")
     page.wait_for_function(
         "previous => document.querySelector('#pose-result img')?.getAttribute('src') !== previous", arg=before_src
     )
-    after = result_pixels(page, tmp_path, "after.png")
+    after = shown_pixels(page, tmp_path, "after.png")
     assert before.shape == after.shape
     assert not np.array_equal(after, before)
     assert "18" in page.locator("#pose-vector textarea").input_value()

@@ -8,12 +8,15 @@ from pathlib import Path
 import imageio.v3 as iio
 import numpy as np
 import pytest
+from PIL import Image
 
 from animeceleb.data import write_synthetic_dataset
 from animeceleb.driving import read_video
 from animeceleb.errors import InputError
 from animeceleb.inference import Animator
+from animeceleb.inference.outputs import read_rgba_video
 from animeceleb.models import load_model
+from animeceleb.safe_paths import ROOTS_VARIABLE, PathRefused
 from animeceleb.ui import jobs
 from animeceleb.ui.media import OutputFolder
 from tests.tiny_models import TINY_IMAGE_SIZE, save_tiny_models
@@ -40,9 +43,24 @@ def test_encode_clip_writes_every_frame_and_caps_the_gif(
     clip = jobs.encode_clip(
         animators["animo"].frames(poses), 6, 12.0, OutputFolder(), progress=lambda done, total, _: seen.append(done)
     )
-    frames, info = read_video(clip.mp4)
+    frames, info = read_video(clip.video)
     assert frames.shape == (6, *TINY_IMAGE_SIZE, 3) and info.fps == pytest.approx(12.0) and seen == list(range(1, 7))
-    assert len(iio.imread(clip.gif)) <= 3
+    assert Image.open(clip.gif).n_frames <= 3
+
+
+def test_encode_clip_keeps_transparency_in_webm_and_gif(animators: dict[str, Animator], tmp_path: Path) -> None:
+    source = np.zeros((*TINY_IMAGE_SIZE, 4), np.uint8)
+    source[8:-8, 8:-8] = (200, 120, 90, 255)  # an opaque square on a transparent background
+    animator = Animator(animators["animo"].model)
+    animator.prepare(source)
+    clip = jobs.encode_clip(
+        animator.frames(np.zeros((3, 20), np.float32)), 3, 10.0, OutputFolder(), video_format="webm"
+    )
+    webm = read_rgba_video(clip.video)
+    assert webm.shape == (3, *TINY_IMAGE_SIZE, 4)
+    assert (webm[:, 0, 0, 3] < 10).all() and (webm[:, 32, 32, 3] > 245).all()
+    gif = iio.imread(clip.gif, index=None, mode="RGBA")
+    assert (gif[:, 0, 0, 3] == 0).all() and (gif[:, 32, 32, 3] == 255).all()
 
 
 def test_comparison_needs_a_video_for_frame_driven_models(animators: dict[str, Animator]) -> None:
@@ -57,13 +75,23 @@ def test_comparison_needs_a_video_for_frame_driven_models(animators: dict[str, A
 def test_dataset_browsing_stays_inside_the_allowed_roots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     allowed = tmp_path / "allowed"
     write_synthetic_dataset(allowed, identities=1, frames_per_identity=2, size=32)
-    monkeypatch.setenv(jobs.DATA_ROOTS_ENV, os.pathsep.join([str(allowed), ""]))
-    assert jobs.dataset_choices() == [jobs.SYNTHETIC, str(allowed)]
+    (allowed / "escape").symlink_to(tmp_path)
+    monkeypatch.setenv(ROOTS_VARIABLE, os.pathsep.join([str(allowed), ""]))
+    assert jobs.dataset_choices() == [jobs.SYNTHETIC, str(allowed.resolve())]
     samples = jobs.dataset_samples(str(allowed), 5, seed=0)
     assert len(samples) == 2 and jobs.sample_image(samples[0]).shape == (32, 32, 3)
-    for refused in (str(tmp_path), str(allowed / ".."), "/"):
-        with pytest.raises(InputError, match="not a dataset this app may read"):
+    for refused, message in (
+        (str(tmp_path), "outside the allowed data folders"),
+        (str(allowed / ".."), "'..' is not allowed"),
+        (str(allowed / "escape"), "outside the allowed data folders"),
+        ("/", "outside the allowed data folders"),
+    ):
+        with pytest.raises(PathRefused, match=message):
             jobs.dataset_samples(refused, 2, seed=0)
+    monkeypatch.delenv(ROOTS_VARIABLE)
+    assert jobs.dataset_choices() == [jobs.SYNTHETIC]  # no folders by default
+    with pytest.raises(PathRefused, match="browsing server folders is off"):
+        jobs.dataset_samples(str(allowed), 2, seed=0)
     synthetic = jobs.dataset_samples(jobs.SYNTHETIC, 3, seed=1)
     assert [sample["pose"] for sample in synthetic] == [
         sample["pose"] for sample in jobs.dataset_samples("synthetic", 3, 1)

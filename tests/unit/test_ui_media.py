@@ -13,15 +13,17 @@ import pytest
 from PIL import Image
 
 from animeceleb.errors import InputError
+from animeceleb.framing import CANONICAL, draw_guide
+from animeceleb.imaging import side_by_side
+from animeceleb.safe_paths import app_temp_dir
 from animeceleb.ui.media import (
     Limits,
     OutputFolder,
+    SourceFraming,
     check_video,
-    frame_image,
     frames_for,
     label_image,
     load_image,
-    side_by_side,
 )
 from tests.conftest import REPO_ROOT
 
@@ -47,13 +49,13 @@ def garbage(path: Path) -> Path:
     return path
 
 
-def test_load_image_composites_transparency_on_white(tmp_path: Path) -> None:
+def test_load_image_keeps_transparency(tmp_path: Path) -> None:
     rgba = np.zeros((10, 12, 4), np.uint8)
     rgba[2:5, 3:6] = (10, 20, 30, 255)
     Image.fromarray(rgba).save(tmp_path / "a.png")
-    image = load_image(tmp_path / "a.png")
-    assert image.shape == (10, 12, 3) and image.dtype == np.uint8
-    assert (image[0, 0] == 255).all() and tuple(image[3, 4]) == (10, 20, 30)
+    np.testing.assert_array_equal(load_image(tmp_path / "a.png"), rgba)
+    Image.fromarray(rgba[:, :, :3]).save(tmp_path / "b.png")
+    assert load_image(tmp_path / "b.png").shape == (10, 12, 3)
 
 
 def test_load_image_applies_exif_rotation_and_grey(tmp_path: Path) -> None:
@@ -84,15 +86,39 @@ def test_load_image_without_a_file_says_to_upload() -> None:
         load_image(None)
 
 
-def test_frame_image_crops_or_pads_to_the_model_size() -> None:
-    wide = np.zeros((50, 100, 3), np.uint8)
-    cropped, padded = frame_image(wide, (32, 32), "crop"), frame_image(wide, (32, 32), "pad")
-    assert cropped.shape == padded.shape == (32, 32, 3)
-    assert (cropped == 0).all()  # the centre of a black image
-    assert (padded[0] == 255).all() and (padded[16] == 0).all()  # white bands above and below
-    assert frame_image(np.zeros((64, 64, 3), np.uint8), (64, 64)).shape == (64, 64, 3)
-    with pytest.raises(InputError, match="choose one of crop, pad"):
-        frame_image(wide, (32, 32), "stretch")
+def transparent_head(size: tuple[int, int], center: tuple[int, int], radius: int) -> np.ndarray:
+    """An RGBA picture: a red disc (the head) on a transparent background."""
+    ys, xs = np.mgrid[: size[0], : size[1]]
+    image = np.zeros((*size, 4), np.uint8)
+    image[(xs - center[0]) ** 2 + (ys - center[1]) ** 2 <= radius**2] = (220, 30, 30, 255)
+    return image
+
+
+def test_source_framing_auto_box_zoom_and_offsets() -> None:
+    opaque = np.zeros((50, 100, 3), np.uint8)
+    crop = SourceFraming().framing(opaque, (32, 32)).crop(opaque)  # an opaque picture: its centred square
+    assert crop.shape == (32, 32, 3) and (crop[2:-2, 2:-2] == 0).all()  # (bicubic edges see the white margin)
+    picture = transparent_head((120, 200), center=(150, 50), radius=30)
+    auto = SourceFraming().head_box(picture)  # from the silhouette
+    assert abs(auto.x - 150) <= 1.5
+    crop = SourceFraming().framing(picture, (64, 64)).crop(picture)
+    assert crop.shape == (64, 64, 4) and crop[0, 0, 3] == 0 and crop[26, 32, 3] == 255  # alpha kept
+    moved = SourceFraming(zoom=2.0, offset_x=0.5, offset_y=-0.25).head_box(picture)
+    assert moved.scale == pytest.approx(auto.scale / 2)
+    assert (moved.x, moved.y) == pytest.approx((auto.x + auto.scale / 2, auto.y - auto.scale / 4))
+    box = SourceFraming("box", "150, 50, 30").framing(picture, (64, 64))
+    np.testing.assert_allclose(box.to_frame([[150, 50]])[0], np.multiply(CANONICAL.head_center, 64))
+    for bad, message in ((SourceFraming("stretch"), "choose one of auto, box"), (SourceFraming("box", "1,2"), "x,y")):
+        with pytest.raises(InputError, match=message):
+            bad.head_box(picture)
+
+
+def test_the_guide_marks_what_the_model_sees() -> None:
+    picture = transparent_head((120, 200), center=(150, 50), radius=30)
+    crop = SourceFraming().framing(picture, (64, 64)).crop(picture)
+    guided = draw_guide(crop)
+    changed = np.any(guided != crop, axis=2)
+    assert changed.sum() > 50 and changed[round(CANONICAL.eye_line * 64)].any()  # the ellipse and the eye line
 
 
 def test_check_video_limits(tmp_path: Path) -> None:
@@ -119,6 +145,8 @@ def test_side_by_side_and_labels() -> None:
     left, right = np.zeros((20, 10, 3), np.uint8), np.full((40, 40, 3), 255, np.uint8)
     assert side_by_side([left, right]).shape == (20, 30, 3)
     assert side_by_side([left, right], height=40).shape == (40, 60, 3)
+    mixed = side_by_side([left, np.zeros((20, 5, 4), np.uint8)])  # an RGBA image makes the row RGBA, RGB ones opaque
+    assert mixed.shape == (20, 15, 4) and (mixed[:, :10, 3] == 255).all() and (mixed[:, 10:, 3] == 0).all()
     labelled = label_image(right, "model")
     assert labelled.shape[1:] == (40, 3) and labelled.shape[0] > 40
     assert (labelled[: labelled.shape[0] - 40] < 255).any()  # the caption is drawn
@@ -131,3 +159,4 @@ def test_output_folder_prunes_old_files() -> None:
     os.utime(old, (time.time() - 120, time.time() - 120))
     new = outputs.new_path(".gif")
     assert new.suffix == ".gif" and new.parent == outputs.root and not old.exists()
+    assert outputs.root.parent == app_temp_dir()  # a folder Gradio may serve (launch's allowed_paths)

@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from animeceleb.errors import CheckpointError
+from animeceleb.inference import registry as models
+from animeceleb.inference.registry import ModelRegistry, SourceCache
 from animeceleb.models import Animo, PIRenderer
-from animeceleb.ui import models
-from animeceleb.ui.models import ModelRegistry, SourceCache
 from tests.tiny_models import TINY_IMAGE_SIZE, save_tiny_models
 
 

@@ -1,9 +1,10 @@
-"""The app's model registry: every model is loaded once, on first use, and shared by all sessions.
+"""Models for a server (the app): every model is loaded once, on first use, and shared by all sessions.
 
 A model is named by a key: ``"default"`` (``ANIMECELEB_MODEL``, else the embedded ``checkpoints/animeceleb-compact``),
 a local model folder, a Hub repo id, or ``"random:<preset>"`` (a deterministic randomly initialised preset, useful
 before any weights exist). When the default weights cannot be loaded the app still starts: the default falls back to
-``random:animo_compact`` and says so in ``LoadedModel.notice``. Gradio-free, so tests can use it directly.
+``random:animo_compact`` and says so in ``LoadedModel.notice``. ``SourceCache`` keeps prepared ``Animator`` objects
+per (model, source image). Gradio-free.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 import torch
 
 from animeceleb.errors import AnimeCelebError, CheckpointError
-from animeceleb.inference import Animator
+from animeceleb.inference.animator import Animator
 from animeceleb.models import PRESETS, create_model, load_model
 from animeceleb.models.hub import CONFIG_FILE, HubModel
 
@@ -139,7 +140,7 @@ class SourceCache:
         self._lock = threading.Lock()
 
     def animator(self, loaded: LoadedModel, source: np.ndarray) -> Animator:
-        """An Animator of ``loaded`` prepared with ``source`` (uint8 H x W x 3, already framed)."""
+        """An Animator of ``loaded`` prepared with ``source`` (uint8 H x W x 3 or 4, already framed)."""
         key = (loaded.key, image_digest(source))
         with self._lock:
             if key in self._entries:
