@@ -14,6 +14,15 @@ from animeceleb.pose import Pose, pose_to_motion
 from tests.helpers import TINY_FOMM, TINY_NETS
 
 SIZE = (64, 64)
+EVERY_MODEL_KIND = pytest.mark.parametrize(
+    "model",
+    [
+        Animo(AnimoConfig(**TINY_NETS, domains=("anime",), image_size=SIZE)),
+        PIRenderer(PIRendererConfig(**TINY_NETS, image_size=SIZE)),
+        FOMM(FOMMConfig(**TINY_FOMM, image_size=SIZE)),
+    ],
+    ids=["animo", "pirenderer", "fomm"],
+)
 TOLERANCE = 2e-4
 
 
@@ -53,15 +62,7 @@ def plain_forward(model: torch.nn.Module, source: np.ndarray, driving: np.ndarra
     return torch.cat(frames).clamp(0, 1)
 
 
-@pytest.mark.parametrize(
-    "model",
-    [
-        Animo(AnimoConfig(**TINY_NETS, domains=("anime",), image_size=SIZE)),
-        PIRenderer(PIRendererConfig(**TINY_NETS, image_size=SIZE)),
-        FOMM(FOMMConfig(**TINY_FOMM, image_size=SIZE)),
-    ],
-    ids=["animo", "pirenderer", "fomm"],
-)
+@EVERY_MODEL_KIND
 def test_animator_equals_plain_forward_across_sources(model: torch.nn.Module) -> None:
     model = seeded(model)
     animator = Animator(model, batch_size=3)
@@ -102,15 +103,7 @@ def disc_alpha(seed: int) -> np.ndarray:
     return np.dstack([images(1, seed)[0], alpha])
 
 
-@pytest.mark.parametrize(
-    "model",
-    [
-        Animo(AnimoConfig(**TINY_NETS, domains=("anime",), image_size=SIZE)),
-        PIRenderer(PIRendererConfig(**TINY_NETS, image_size=SIZE)),
-        FOMM(FOMMConfig(**TINY_FOMM, image_size=SIZE)),
-    ],
-    ids=["animo", "pirenderer", "fomm"],
-)
+@EVERY_MODEL_KIND
 def test_alpha_moves_with_the_models_own_warp(model: torch.nn.Module) -> None:
     animator = Animator(seeded(model), batch_size=4)
     source = disc_alpha(3)
