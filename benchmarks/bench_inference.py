@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import resource
 import sys
 import time
@@ -77,8 +78,12 @@ def run_animator(model: torch.nn.Module, source: np.ndarray, poses: np.ndarray, 
     return torch.cat([batch["fake_image"] for batch in batches]).clamp(0, 1)
 
 
-def measure(name: str, method: str, frames: int, batch_size: int, queue: multiprocessing.Queue) -> None:
+def measure(
+    name: str, method: str, frames: int, batch_size: int, threads: int | None, queue: multiprocessing.Queue
+) -> None:
     """One timed run in this (fresh) process; puts seconds, peak RSS and the outputs on the queue."""
+    if threads:
+        torch.set_num_threads(threads)
     model = build(name)
     source = np.random.default_rng(1).integers(0, 256, (256, 256, 3), dtype=np.uint8)
     poses = driving_poses(frames)
@@ -113,12 +118,18 @@ def in_subprocess(*args: object) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=8)
-    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--batch-size", type=int, default=1, help="Animator batch (1 is fastest on CPU)")
     parser.add_argument("--models", nargs="+", default=["animo_official", "pirenderer_official", "compact default"])
+    parser.add_argument("--threads", type=int, help="torch threads per run (default: torch's choice)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     rows = []
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, 256x256, {args.frames} frames")
+    threads = args.threads or torch.get_num_threads()
+    load = os.getloadavg()[0]
+    print(
+        f"torch {torch.__version__}, {threads} threads, {os.cpu_count()} cores, load {load:.1f}, "
+        f"256x256, {args.frames} frames, Animator batch {args.batch_size}"
+    )
     print(
         f"{'model':<22}{'method':<10}{'frames/s':>10}{'ms/frame':>10}{'peak RSS MB':>13}"
         f"{'max |diff|':>12}{'speed-up':>10}"
@@ -127,8 +138,8 @@ def main() -> None:
         if name == "compact default" and not DEFAULT_MODEL.is_dir():
             print(f"{name:<22}skipped: {DEFAULT_MODEL} does not exist yet")
             continue
-        official = in_subprocess(name, "official", args.frames, args.batch_size)
-        animator = in_subprocess(name, "animator", args.frames, args.batch_size)
+        official = in_subprocess(name, "official", args.frames, args.batch_size, args.threads)
+        animator = in_subprocess(name, "animator", args.frames, args.batch_size, args.threads)
         diff = float(np.abs(official["outputs"] - animator["outputs"]).max())
         for method, result in (("official", official), ("animator", animator)):
             fps = args.frames / result["seconds"]

@@ -41,7 +41,9 @@ def as_pose_array(poses: Driving) -> np.ndarray:
 class Animator:
     """Animate a prepared source: with 20-d poses (Animo's anime domain, PIRenderer) or driving frames (FOMM)."""
 
-    def __init__(self, model: HubModel, *, batch_size: int = 8) -> None:
+    def __init__(self, model: HubModel, *, batch_size: int = 1) -> None:
+        """``batch_size``: frames rendered at once. On a CPU 1 is fastest (measured: 1.3x faster per frame than 4 for
+        the full-size Animo, whose activations then stay in cache); raise it on a GPU."""
         if batch_size < 1:
             raise InputError(f"batch_size must be at least 1; got {batch_size}")
         self.model = model.eval()
@@ -50,7 +52,7 @@ class Animator:
         self._alpha: torch.Tensor | None = None  # (1, 1, H, W) in [0, 1] when the source is RGBA
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str | Path, *, device: str = "cpu", batch_size: int = 8) -> Animator:
+    def from_pretrained(cls, name_or_path: str | Path, *, device: str = "cpu", batch_size: int = 1) -> Animator:
         """An Animator around ``load_model(name_or_path)``."""
         return cls(load_model(name_or_path, device=device), batch_size=batch_size)
 

@@ -54,7 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", default=str(DEFAULT_MODEL), help="model folder or Hub id (default: embedded)")
     parser.add_argument("--side-by-side", action="store_true", help="put the driving video left of the result")
     parser.add_argument("--fps", type=float, help="frame rate for a pose CSV (default 25)")
-    parser.add_argument("--batch-size", type=int, default=8, help="frames rendered at once (default 8)")
+    parser.add_argument("--batch-size", type=int, default=1, help="frames rendered at once (default 1; raise on GPU)")
     add_drive_arguments(parser)
     parser.set_defaults(func=run)
 
