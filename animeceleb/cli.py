@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from animeceleb import __version__
 from animeceleb.errors import AnimeCelebError
 
-COMMANDS: tuple[str, ...] = ("animeceleb.convert.command",)
+COMMANDS: tuple[str, ...] = ("animeceleb.convert.command", "animeceleb.data.command")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,14 +14,18 @@ Own work of this project, MIT licence.
 from __future__ import annotations
 
 import colorsys
+import contextlib
 import math
+import multiprocessing
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
+from pathlib import Path
 
 import cv2
 import numpy as np
 
+from animeceleb.data.layout import OfficialLayoutWriter, encode_png, folder_name, frame_name
 from animeceleb.errors import InputError
 from animeceleb.pose import ANGLE_RANGE, ANGLES, POSE_DIM, POSE_GROUPS, Pose, pose_index, validate_poses
 
@@ -1072,3 +1076,93 @@ def part_boxes(
         high = ((points.max(axis=0) >> _SHIFT) + margin + 1).clip(0, size)
         boxes[tag] = (int(low[0]), int(low[1]), int(high[0]), int(high[1]))
     return boxes
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Datasets and grids
+
+
+def character_for(seed: int, identity: int) -> SyntheticCharacter:
+    """The character of ``identity`` in the synthetic dataset made with ``seed``."""
+    return SyntheticCharacter.random(np.random.default_rng([seed, identity]))
+
+
+def poses_for(seed: int, identity: int, count: int) -> np.ndarray:
+    """The ``count`` poses (count, 20) of ``identity`` in the synthetic dataset made with ``seed``."""
+    return sample_poses(np.random.default_rng([seed, identity, 1]), count)
+
+
+def _render_identity(job: tuple[int, int, int, int, tuple[int, ...]]) -> tuple[int, str, bytes, list]:
+    """Render one identity's basis and missing frames as PNG bytes (runs in worker processes)."""
+    seed, identity, count, size, missing = job
+    character = character_for(seed, identity)
+    poses = poses_for(seed, identity, count)
+    basis = encode_png(render(character, Pose.neutral(), size, rgba=True))
+    frames = [(index, encode_png(render(character, poses[index], size, rgba=True)), poses[index]) for index in missing]
+    return identity, str(HAIR_LENGTHS.index(character.hair_length)), basis, frames
+
+
+def write_synthetic_dataset(
+    root: str | Path,
+    *,
+    identities: int,
+    frames_per_identity: int,
+    size: int = 256,
+    seed: int = 0,
+    test_every: int = 10,
+    workers: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Render a synthetic AnimeCeleb in the official layout (RGBA PNGs, exact pose labels); returns frames written.
+
+    Identity ``i`` is always the same character with the same poses for a given ``seed``, so an interrupted run
+    resumes where it stopped and two runs agree. Its cluster is the hair-length style; every ``test_every``-th
+    identity goes to the test split (``splits/`` in the root; 0 puts all in train). ``progress(done, total)`` is
+    called after each identity.
+    """
+    if identities < 1 or frames_per_identity < 1:
+        raise InputError("identities and frames_per_identity must be at least 1")
+    total = identities * frames_per_identity
+    with OfficialLayoutWriter(root) as writer:
+        test = {i for i in range(identities) if test_every and i % test_every == test_every - 1}
+        writer.write_splits(set(range(identities)) - test, test)
+        jobs = []
+        for identity in range(identities):
+            missing = tuple(
+                index for index in range(frames_per_identity) if not writer.has(identity, frame_name(identity, index))
+            )
+            if missing:
+                jobs.append((seed, identity, frames_per_identity, size, missing))
+        done = total - sum(len(job[-1]) for job in jobs)
+        if progress is not None:
+            progress(done, total)
+        with multiprocessing.Pool(workers) if workers > 1 else contextlib.nullcontext() as pool:
+            results = pool.imap(_render_identity, jobs) if pool is not None else map(_render_identity, jobs)
+            for identity, cluster, basis, frames in results:
+                writer.write_basis(folder_name(frame_name(identity, 0)), basis)
+                for index, image, pose in frames:
+                    writer.write_frame(identity, cluster, frame_name(identity, index), image, pose)
+                done += len(frames)
+                if progress is not None:
+                    progress(done, total)
+    return sum(len(job[-1]) for job in jobs)
+
+
+def render_grid(
+    seed: int = 0, identities: int = 8, size: int = 192, poses: dict[str, Pose] | None = None, *, labels: bool = True
+) -> np.ndarray:
+    """An RGB grid: one row per character (identities 0.. of ``seed``), one column per named pose, labelled."""
+    poses = NAMED_POSES if poses is None else poses
+    rows = [
+        np.concatenate([render(character_for(seed, identity), pose, size) for pose in poses.values()], axis=1)
+        for identity in range(identities)
+    ]
+    grid = np.concatenate(rows, axis=0)
+    if not labels:
+        return grid
+    band = np.full((max(16, size // 8), grid.shape[1], 3), 255, dtype=np.uint8)
+    scale = band.shape[0] / 40
+    for column, name in enumerate(poses):
+        origin = (column * size + size // 20, int(band.shape[0] * 0.72))
+        cv2.putText(band, name, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, (60, 60, 60), max(1, round(scale * 2)), _AA)
+    return np.concatenate([band, grid], axis=0)
