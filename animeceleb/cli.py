@@ -16,7 +16,12 @@ from collections.abc import Sequence
 from animeceleb import __version__
 from animeceleb.errors import AnimeCelebError
 
-COMMANDS: tuple[str, ...] = ("animeceleb.convert.command", "animeceleb.data.command")
+COMMANDS: tuple[str, ...] = (
+    "animeceleb.convert.command",
+    "animeceleb.data.command",
+    "animeceleb.train.command",
+    "animeceleb.evaluate.command",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
