@@ -27,6 +27,7 @@ from animeceleb.evaluate.grid import save_grid
 from animeceleb.evaluate.reenact import reenact
 from animeceleb.models import PRESETS, create_model, from_model_range
 from animeceleb.models.hub import WEIGHTS_FILE, HubModel
+from animeceleb.models.nets import WarpingNet
 from animeceleb.train.config import OFFICIAL_REPEATS, TrainConfig
 from animeceleb.train.losses import build_image_loss
 from animeceleb.train.objectives import build_objective
@@ -53,6 +54,12 @@ def build_model(kind: str, config: TrainConfig) -> HubModel:
             model = type(model)(replace(model.config, **config.architecture))
         except TypeError as error:
             raise InputError(f"invalid architecture override: {error}") from None
+    if config.use_identity_flow_init:
+        for module in model.modules():
+            if isinstance(module, WarpingNet):
+                flow_conv = module.flow_out[-1]
+                torch.nn.init.zeros_(flow_conv.weight)
+                torch.nn.init.zeros_(flow_conv.bias)
     return model
 
 

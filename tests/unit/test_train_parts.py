@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 from safetensors.torch import save_file
 
 from animeceleb.errors import CheckpointError, InputError
+from animeceleb.train import build_model
 from animeceleb.train.config import load_train_config, official_config
 from animeceleb.train.losses import PerceptualLoss, ReconstructionLoss, VGG19Features, build_image_loss
 from animeceleb.train.objectives import RandomTPS, swap_directions
@@ -119,3 +122,13 @@ def test_random_tps_jacobian_matches_finite_differences():
     torch.testing.assert_close(transform.jacobian(points), numeric, atol=1e-6, rtol=1e-6)
     frames = torch.rand(2, 3, 16, 16, dtype=torch.float64)
     assert transform.transform_frame(frames).shape == frames.shape
+
+
+def test_identity_flow_init_starts_from_copying_the_source():
+    architecture = {"image_size": [32, 32], "descriptor_nc": 8, "warp_base_nc": 4, "warp_max_nc": 8}
+    config = replace(official_config("pirender"), preset="pirenderer_compact", architecture=architecture)
+    source = torch.rand(1, 3, 32, 32)
+    for use_init, flow_is_zero in ((True, True), (False, False)):
+        model = build_model("pirender", replace(config, use_identity_flow_init=use_init))
+        flow = model(source, torch.randn(1, 20) * 10)["flow_field"]
+        assert bool((flow == 0).all()) == flow_is_zero
