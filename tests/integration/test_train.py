@@ -170,3 +170,16 @@ def test_cli_trains_from_yaml_and_rejects_unknown_keys(tmp_path):
     config_path.write_text(yaml.safe_dump({"batch_size": 2, "learning_rate": 1e-3}))
     result = run_cli("train", "--model", "animo", "--config", str(config_path), "--data", "synthetic", "--out", "x")
     assert result.returncode == 2 and "learning_rate" in result.stderr and "lr" in result.stderr
+
+
+def test_trains_and_evaluates_on_a_dataset_folder(tmp_path):
+    from animeceleb.data import write_synthetic_dataset
+    from animeceleb.evaluate import evaluate
+
+    root = tmp_path / "combined_default"
+    write_synthetic_dataset(root, identities=4, frames_per_identity=3, size=32, test_every=2)
+    config = tiny_config("animo", TINY_ANIMO, epochs=1, epoch_steps=2, use_jitter=False)
+    last = train("animo", config, str(root), tmp_path / "run", progress=False)
+    assert last.name == "checkpoint-0000002" and (last / "samples.png").is_file()
+    report = evaluate([str(last)], str(root), tmp_path / "eval", num_pairs=2, grid_rows=2)
+    assert report["num_pairs"] >= 1 and report["data"] == str(root)
