@@ -51,6 +51,7 @@ class TrainConfig:
     log_every: int = 10  # steps between CSV log rows
     sample_rows: int = 4  # held-out pairs in the sample grid written with each checkpoint
     mixed_precision: str = "no"  # passed to accelerate: "no", "fp16" or "bf16"
+    log_with: str = ""  # an accelerate tracker besides log.csv ("tensorboard", "wandb"; the package must be installed)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "betas", tuple(self.betas))

@@ -162,7 +162,11 @@ def train(
     accelerator = Accelerator(
         mixed_precision=config.mixed_precision,
         kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],  # warp stage: editing idle
+        log_with=config.log_with or None,
+        project_dir=out_dir,
     )
+    if config.log_with:
+        accelerator.init_trackers("animeceleb", config={"model": kind, "data": data, **config.to_dict()})
     set_seed(config.seed)
     model = build_model(kind, config).train()
     if model.config.image_size != (config.image_size, config.image_size) and data == SYNTHETIC:
@@ -209,6 +213,8 @@ def train(
         scheduler.step()
         step += 1
         values = {name: float(value.detach()) for name, value in losses.items()}
+        if config.log_with and step % config.log_every == 0:
+            accelerator.log(values, step=step)
         bar.update(1)
         bar.set_postfix({name: f"{value:.4f}" for name, value in values.items()}, refresh=False)
         done = step == config.total_steps
