@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -133,18 +133,71 @@ def write_samples(model: HubModel, batch: dict[str, torch.Tensor], with_image: b
     model.train(was_training)
 
 
-class RunLog:
-    """Appends one CSV row per ``log_every`` steps to ``RUN/log.csv`` (kept across resumes)."""
+class RunRecorder:
+    """The main process's outputs: ``train_config.yaml``, ``log.csv`` rows and checkpoints with a sample grid."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        if not path.exists():
-            with path.open("w", newline="", encoding="utf-8") as file:
-                csv.writer(file).writerow(LOG_COLUMNS)
+    def __init__(self, out_dir: Path, kind: str, data: str, config: TrainConfig, wall_seconds: float) -> None:
+        self.out_dir, self.kind, self.data, self.config = out_dir, kind, data, config
+        self.started = time.monotonic() - wall_seconds  # wall time accumulates across resumes
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "train_config.yaml").write_text(yaml.safe_dump({"model": kind, "data": data, **config.to_dict()}))
+        self.log_path = out_dir / LOG_FILE
+        if not self.log_path.exists():
+            self._append(LOG_COLUMNS)
+        self.samples = sample_batch(data, config)
 
-    def write(self, values: dict[str, float | int | str]) -> None:
-        with self.path.open("a", newline="", encoding="utf-8") as file:
-            csv.writer(file).writerow([values.get(column, "") for column in LOG_COLUMNS])
+    def _append(self, row: Sequence[object]) -> None:
+        with self.log_path.open("a", newline="", encoding="utf-8") as file:
+            csv.writer(file).writerow(row)
+
+    def wall_seconds(self) -> float:
+        return time.monotonic() - self.started
+
+    def log(self, step: int, losses: dict[str, float], with_image: bool, lr: float) -> None:
+        """One CSV row: step, epoch, stage, learning rate, loss terms, wall time."""
+        values = {
+            **losses,
+            "step": step,
+            "epoch": f"{step / self.config.steps_per_epoch:.3f}",
+            "stage": "edit" if with_image else "warp",
+            "lr": lr,
+            "wall_seconds": f"{self.wall_seconds():.1f}",
+        }
+        self._append([values.get(column, "") for column in LOG_COLUMNS])
+
+    def checkpoint(
+        self,
+        step: int,
+        model: HubModel,
+        optimizer: torch.optim.Optimizer,
+        scheduler: torch.optim.lr_scheduler.LRScheduler,
+        with_image: bool,
+    ) -> Path:
+        """Write ``checkpoint-<step>``: model files, training state and ``samples.png``."""
+        folder = checkpoint_dir(self.out_dir, step)
+        model.save_pretrained(folder)
+        extra = {
+            "kind": self.kind,
+            "data": self.data,
+            "config": self.config.to_dict(),
+            "wall_seconds": self.wall_seconds(),
+        }
+        save_training_state(folder, step, optimizer, scheduler, extra)
+        write_samples(model, self.samples, with_image, folder / "samples.png")
+        return folder
+
+
+def make_accelerator(config: TrainConfig, out_dir: Path, run_info: dict[str, object]) -> Accelerator:
+    """An Accelerator for the config; DDP tolerates the editing nets idling in the warp stage."""
+    accelerator = Accelerator(
+        mixed_precision=config.mixed_precision,
+        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],
+        log_with=config.log_with or None,
+        project_dir=out_dir,
+    )
+    if config.log_with:
+        accelerator.init_trackers("animeceleb", config={**run_info, **config.to_dict()})
+    return accelerator
 
 
 def train(
@@ -159,20 +212,13 @@ def train(
     found = latest_checkpoint(out_dir) if out_dir.is_dir() else None
     if found is not None and not resume:
         raise InputError(f"{out_dir} already holds checkpoints; pass --resume to continue or choose a new --out")
-    accelerator = Accelerator(
-        mixed_precision=config.mixed_precision,
-        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],  # warp stage: editing idle
-        log_with=config.log_with or None,
-        project_dir=out_dir,
-    )
-    if config.log_with:
-        accelerator.init_trackers("animeceleb", config={"model": kind, "data": data, **config.to_dict()})
+    accelerator = make_accelerator(config, out_dir, {"model": kind, "data": data})
     set_seed(config.seed)
     model = build_model(kind, config).train()
-    if model.config.image_size != (config.image_size, config.image_size) and data == SYNTHETIC:
+    if data == SYNTHETIC and tuple(model.config.image_size) != (config.image_size, config.image_size):
         raise InputError(f"image_size {config.image_size} differs from the model's {model.config.image_size}")
-    family = "fomm" if kind == "fomm" else "pose"
-    image_loss = build_image_loss(config.perceptual_weights, config.loss_scales, from_tanh=family == "pose")
+    use_stages = kind != "fomm"  # FOMM has no warp-only stage
+    image_loss = build_image_loss(config.perceptual_weights, config.loss_scales, from_tanh=use_stages)
     objective = build_objective(model, image_loss, config)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=config.betas)
     milestones = [epoch * config.steps_per_epoch for epoch in config.lr_milestones]
@@ -185,26 +231,13 @@ def train(
         logger.info("resuming %s at step %d", found, step)
     objective, optimizer = accelerator.prepare(objective, optimizer)
     image_loss.to(accelerator.device)
-
-    total_pairs = config.total_steps * config.batch_size * accelerator.num_processes
-    batches = iterate_batches(
-        training_pairs(kind, data, config, total_pairs),
-        config,
-        step,
-        accelerator.process_index,
-        accelerator.num_processes,
-    )
-    is_main = accelerator.is_main_process
-    if is_main:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "train_config.yaml").write_text(yaml.safe_dump({"model": kind, "data": data, **config.to_dict()}))
-        run_log = RunLog(out_dir / LOG_FILE)
-        samples = sample_batch(data, config)
+    pairs = training_pairs(kind, data, config, config.total_steps * config.batch_size * accelerator.num_processes)
+    batches = iterate_batches(pairs, config, step, accelerator.process_index, accelerator.num_processes)
+    recorder = RunRecorder(out_dir, kind, data, config, wall_seconds) if accelerator.is_main_process else None
     bar = tqdm(total=config.total_steps, initial=step, disable=not (progress and accelerator.is_local_main_process))
     last = found
-    started = time.monotonic() - wall_seconds
     while step < config.total_steps:
-        with_image = family == "fomm" or step >= config.warp_steps
+        with_image = not use_stages or step >= config.warp_steps
         batch = {key: value.to(accelerator.device) for key, value in next(batches).items() if torch.is_tensor(value)}
         losses = objective(batch, with_image)
         optimizer.zero_grad(set_to_none=True)
@@ -213,39 +246,19 @@ def train(
         scheduler.step()
         step += 1
         values = {name: float(value.detach()) for name, value in losses.items()}
-        if config.log_with and step % config.log_every == 0:
-            accelerator.log(values, step=step)
         bar.update(1)
         bar.set_postfix({name: f"{value:.4f}" for name, value in values.items()}, refresh=False)
         done = step == config.total_steps
-        if is_main and (step % config.log_every == 0 or done):
-            stage = "edit" if with_image else "warp"
-            lr = optimizer.param_groups[0]["lr"]
-            epoch = step / config.steps_per_epoch
-            run_log.write(
-                {
-                    **values,
-                    "step": step,
-                    "epoch": f"{epoch:.3f}",
-                    "stage": stage,
-                    "lr": lr,
-                    "wall_seconds": f"{time.monotonic() - started:.1f}",
-                }
-            )
+        if step % config.log_every == 0 or done:
+            if config.log_with:
+                accelerator.log(values, step=step)
+            if recorder:
+                recorder.log(step, values, with_image, optimizer.param_groups[0]["lr"])
         if step % config.checkpoint_every == 0 or done:
             accelerator.wait_for_everyone()
-            if is_main:
-                last = checkpoint_dir(out_dir, step)
-                unwrapped = accelerator.unwrap_model(objective).model
-                unwrapped.save_pretrained(last)
-                extra = {
-                    "kind": kind,
-                    "data": data,
-                    "config": config.to_dict(),
-                    "wall_seconds": time.monotonic() - started,
-                }
-                save_training_state(last, step, optimizer, scheduler, extra)
-                write_samples(unwrapped, samples, with_image, last / "samples.png")
+            if recorder:
+                model_to_save = accelerator.unwrap_model(objective).model
+                last = recorder.checkpoint(step, model_to_save, optimizer, scheduler, with_image)
     bar.close()
     accelerator.end_training()
     return last
