@@ -7,10 +7,11 @@ log and a sample grid of held-out pairs.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -61,6 +62,15 @@ def build_model(kind: str, config: TrainConfig) -> HubModel:
                 torch.nn.init.zeros_(flow_conv.weight)
                 torch.nn.init.zeros_(flow_conv.bias)
     return model
+
+
+def step_decay(config: TrainConfig) -> Callable[[int], float]:
+    """The learning-rate factor at a step: ``lr_gamma`` per milestone passed (StepLR / MultiStepLR in closed form).
+
+    Stateless, so a resumed run follows the schedule of its config, whatever the checkpoint's run used.
+    """
+    milestones = sorted(epoch * config.steps_per_epoch for epoch in config.lr_milestones)
+    return lambda step: config.lr_gamma ** bisect.bisect_right(milestones, step)
 
 
 def iterate_batches(
@@ -221,8 +231,7 @@ def train(
     image_loss = build_image_loss(config.perceptual_weights, config.loss_scales, from_tanh=use_stages)
     objective = build_objective(model, image_loss, config)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=config.betas)
-    milestones = [epoch * config.steps_per_epoch for epoch in config.lr_milestones]
-    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, gamma=config.lr_gamma)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, step_decay(config))
     step, wall_seconds = 0, 0.0
     if found is not None:
         model.load_state_dict(load_file(found / WEIGHTS_FILE))

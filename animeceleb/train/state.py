@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -55,15 +54,12 @@ def save_training_state(
                 tensors[f"optimizer.{index}.{key}"] = value.detach().cpu().contiguous()
             else:
                 scalars.setdefault(str(index), {})[key] = value
-    scheduler_state = dict(scheduler.state_dict())
-    if isinstance(scheduler_state.get("milestones"), Counter):
-        scheduler_state["milestones"] = {str(key): count for key, count in scheduler_state["milestones"].items()}
     save_file(tensors, folder / STATE_TENSORS)
     state = {
         "step": step,
         "param_groups": optimizer_state["param_groups"],
         "optimizer_scalars": scalars,
-        "scheduler": scheduler_state,
+        "scheduler": scheduler.state_dict(),  # JSON-safe for LambdaLR: its functions are not saved
         **extra,
     }
     (folder / STATE_JSON).write_text(json.dumps(state, indent=2, default=list), encoding="utf-8")
@@ -89,9 +85,6 @@ def load_training_state(
         optimizer.load_state_dict({"state": per_param, "param_groups": state["param_groups"]})
     except (ValueError, KeyError) as error:
         raise CheckpointError(f"{folder}: the optimiser state does not fit this model ({error})") from None
-    scheduler_state = dict(state["scheduler"])
-    if isinstance(scheduler_state.get("milestones"), dict):
-        scheduler_state["milestones"] = Counter({int(key): n for key, n in scheduler_state["milestones"].items()})
-    scheduler.load_state_dict(scheduler_state)
+    scheduler.load_state_dict(state["scheduler"])
     torch.set_rng_state(tensors["rng.torch"])
     return state

@@ -113,7 +113,7 @@ def test_resume_continues_the_step_count_and_the_schedule(tmp_path):
     with pytest.raises(InputError, match="--resume"):
         train("animo", short, "synthetic", tmp_path, progress=False)
 
-    longer = replace(short, epochs=4)
+    longer = replace(short, epochs=4, lr_milestones=(2,))  # the schedule comes from the config, even on resume
     last = train("animo", longer, "synthetic", tmp_path, resume=True, progress=False)
 
     state = json.loads((last / STATE_JSON).read_text())
@@ -122,6 +122,7 @@ def test_resume_continues_the_step_count_and_the_schedule(tmp_path):
     rows = list(csv.DictReader((tmp_path / "log.csv").open()))
     assert [int(row["step"]) for row in rows] == list(range(1, 17))
     assert float(state["wall_seconds"]) >= float(rows[7]["wall_seconds"])
+    assert float(rows[7]["lr"]) == short.lr and float(rows[8]["lr"]) == pytest.approx(short.lr * short.lr_gamma)
 
 
 def test_fomm_trains_with_equivariance_terms(tmp_path):
