@@ -24,6 +24,8 @@ COMMANDS: tuple[str, ...] = (
     "animeceleb.inference.command",
     "animeceleb.annotate.command",
     "animeceleb.data.command",
+    "animeceleb.train.command",
+    "animeceleb.evaluate.command",
 )
 
 

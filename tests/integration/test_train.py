@@ -1,0 +1,186 @@
+"""Training smoke tests on tiny synthetic pairs (32x32 images, tiny nets): loss, checkpoints, resume, CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import replace
+
+import pytest
+import torch
+import yaml
+from accelerate.utils import set_seed
+
+from animeceleb.errors import InputError
+from animeceleb.evaluate.datasets import open_pairs
+from animeceleb.models import load_model
+from animeceleb.train import TrainConfig, build_model, load_train_config, train
+from animeceleb.train.losses import ReconstructionLoss
+from animeceleb.train.objectives import build_objective
+from animeceleb.train.state import STATE_JSON, STATE_TENSORS, latest_checkpoint
+from tests.helpers import run_cli
+
+pytestmark = pytest.mark.timeout(300)
+
+TINY_ANIMO = {
+    "preset": "animo_compact",
+    "architecture": {
+        "image_size": [32, 32],
+        "descriptor_nc": 16,
+        "adain_hidden": 16,
+        "warp_base_nc": 4,
+        "warp_max_nc": 16,
+        "edit_base_nc": 4,
+        "edit_max_nc": 16,
+    },
+    "image_size": 32,
+    "batch_size": 2,
+    "epoch_steps": 4,
+    "epochs": 4,
+    "warp_epochs": 1,
+    "lr": 2e-3,
+    "lr_milestones": [3],
+    "checkpoint_every": 8,
+    "log_every": 1,
+    "sample_rows": 2,
+    "loss_scales": 2,
+}
+TINY_FOMM = {
+    "preset": "fomm_compact",
+    "architecture": {
+        "image_size": [32, 32],
+        "num_kp": 3,
+        "kp_block_expansion": 4,
+        "kp_max_features": 8,
+        "kp_num_blocks": 2,
+        "generator_block_expansion": 4,
+        "generator_max_features": 8,
+        "num_bottleneck_blocks": 1,
+        "dense_motion_block_expansion": 4,
+        "dense_motion_max_features": 8,
+        "dense_motion_num_blocks": 2,
+        "dense_motion_scale_factor": 0.5,
+        "kp_scale_factor": 0.5,
+    },
+    "image_size": 32,
+    "batch_size": 2,
+    "epoch_steps": 2,
+    "epochs": 1,
+    "checkpoint_every": 2,
+    "sample_rows": 2,
+    "loss_scales": 2,
+}
+
+
+def tiny_config(kind: str, values: dict, **changes) -> TrainConfig:
+    return replace(load_train_config(kind), **{**values, **changes})
+
+
+def fixed_batch(size: int = 32) -> dict[str, torch.Tensor]:
+    pairs = open_pairs("synthetic", "test", size=size, length=4)
+    return torch.utils.data.default_collate([pairs[index] for index in range(4)])
+
+
+def objective_loss(model, config: TrainConfig, batch: dict[str, torch.Tensor]) -> float:
+    objective = build_objective(model, ReconstructionLoss(config.loss_scales), config)
+    with torch.no_grad():
+        return float(objective(batch, with_image=True)["loss"])
+
+
+def test_training_lowers_the_loss_and_writes_loadable_checkpoints(tmp_path):
+    config = tiny_config("animo", TINY_ANIMO)
+    set_seed(config.seed)
+    initial = build_model("animo", config)  # the same initial weights train() starts from
+    batch = fixed_batch()
+    last = train("animo", config, "synthetic", tmp_path / "run", progress=False)
+
+    assert last == latest_checkpoint(tmp_path / "run") and last.name == "checkpoint-0000016"
+    trained = load_model(last)
+    assert objective_loss(trained, config, batch) < 0.8 * objective_loss(initial, config, batch)
+    assert {"config.json", "model.safetensors", STATE_JSON, STATE_TENSORS, "samples.png"} <= {
+        path.name for path in last.iterdir()
+    }
+    rows = list(csv.DictReader((tmp_path / "run" / "log.csv").open()))
+    assert [int(row["step"]) for row in rows] == list(range(1, 17))
+    assert {row["stage"] for row in rows[:4]} == {"warp"} and {row["stage"] for row in rows[4:]} == {"edit"}
+    assert rows[0]["final"] == "" and float(rows[-1]["final"]) > 0
+    assert float(rows[-1]["lr"]) == pytest.approx(config.lr * config.lr_gamma)  # decayed after epoch 3
+
+
+def test_resume_continues_the_step_count_and_the_schedule(tmp_path):
+    short = tiny_config("animo", TINY_ANIMO, epochs=2, checkpoint_every=4)
+    train("animo", short, "synthetic", tmp_path, progress=False)
+    with pytest.raises(InputError, match="--resume"):
+        train("animo", short, "synthetic", tmp_path, progress=False)
+
+    longer = replace(short, epochs=4, lr_milestones=(2,))  # the schedule comes from the config, even on resume
+    last = train("animo", longer, "synthetic", tmp_path, resume=True, progress=False)
+
+    state = json.loads((last / STATE_JSON).read_text())
+    assert last.name == "checkpoint-0000016" and state["step"] == 16
+    assert state["scheduler"]["last_epoch"] == 16
+    rows = list(csv.DictReader((tmp_path / "log.csv").open()))
+    assert [int(row["step"]) for row in rows] == list(range(1, 17))
+    assert float(state["wall_seconds"]) >= float(rows[7]["wall_seconds"])
+    assert float(rows[7]["lr"]) == short.lr and float(rows[8]["lr"]) == pytest.approx(short.lr * short.lr_gamma)
+
+
+def test_fomm_trains_with_equivariance_terms(tmp_path):
+    config = tiny_config("fomm", TINY_FOMM)
+    last = train("fomm", config, "synthetic", tmp_path, progress=False)
+    rows = list(csv.DictReader((tmp_path / "log.csv").open()))
+    assert float(rows[-1]["equivariance"]) > 0 and float(rows[-1]["final"]) > 0
+    assert load_model(last).model_type == "fomm"
+
+
+def test_cli_trains_from_yaml_and_rejects_unknown_keys(tmp_path):
+    config_path = tmp_path / "tiny.yaml"
+    config_path.write_text(yaml.safe_dump({**TINY_ANIMO, "epochs": 1, "epoch_steps": 2}))
+    result = run_cli(
+        "train",
+        "--model",
+        "pirender",
+        "--config",
+        str(config_path),
+        "--data",
+        "synthetic",
+        "--out",
+        str(tmp_path / "run"),
+        "--no-progress",
+    )
+    assert result.returncode == 2 and "pirenderer" in result.stderr  # an animo preset for --model pirender
+
+    config_path.write_text(
+        yaml.safe_dump({**TINY_ANIMO, "preset": "pirenderer_compact", "epochs": 1, "epoch_steps": 2})
+    )
+    result = run_cli(
+        "train",
+        "--model",
+        "pirender",
+        "--config",
+        str(config_path),
+        "--data",
+        "synthetic",
+        "--out",
+        str(tmp_path / "run"),
+        "--no-progress",
+    )
+    assert result.returncode == 0, result.stderr
+    assert load_model(tmp_path / "run" / "checkpoint-0000002").model_type == "pirenderer"
+
+    config_path.write_text(yaml.safe_dump({"batch_size": 2, "learning_rate": 1e-3}))
+    result = run_cli("train", "--model", "animo", "--config", str(config_path), "--data", "synthetic", "--out", "x")
+    assert result.returncode == 2 and "learning_rate" in result.stderr and "lr" in result.stderr
+
+
+def test_trains_and_evaluates_on_a_dataset_folder(tmp_path):
+    from animeceleb.data import write_synthetic_dataset
+    from animeceleb.evaluate import evaluate
+
+    root = tmp_path / "combined_default"
+    write_synthetic_dataset(root, identities=4, frames_per_identity=3, size=32, test_every=2)
+    config = tiny_config("animo", TINY_ANIMO, epochs=1, epoch_steps=2, use_jitter=False)
+    last = train("animo", config, str(root), tmp_path / "run", progress=False)
+    assert last.name == "checkpoint-0000002" and (last / "samples.png").is_file()
+    report = evaluate([str(last)], str(root), tmp_path / "eval", num_pairs=2, grid_rows=2)
+    assert report["num_pairs"] >= 1 and report["data"] == str(root)

@@ -1,0 +1,134 @@
+"""Training parts without a loop: the config parser, the VGG19 perceptual loss, the fallback loss, the TPS warp."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from animeceleb.errors import CheckpointError, InputError
+from animeceleb.train import build_model
+from animeceleb.train.config import load_train_config, official_config
+from animeceleb.train.losses import PerceptualLoss, ReconstructionLoss, VGG19Features, build_image_loss
+from animeceleb.train.objectives import RandomTPS, swap_directions
+
+
+def test_official_recipes_are_the_defaults():
+    animo, pirender, fomm = (official_config(kind) for kind in ("animo", "pirender", "fomm"))
+    assert (animo.lr, animo.betas, animo.batch_size, animo.lr_gamma) == (1e-4, (0.5, 0.999), 4, 0.2)
+    assert (animo.warp_weight, animo.final_weight, animo.style_weight) == (2.5, 4.0, 250.0)
+    assert animo.warp_steps == 100 * animo.steps_per_epoch and animo.total_steps == 200 * animo.steps_per_epoch
+    assert animo.steps_per_epoch == -(-3319 * 75 // 4)  # 75 passes over the 3,319 training identities
+    assert pirender.batch_size == 8
+    assert (fomm.lr, fomm.lr_milestones, fomm.lr_gamma, fomm.warp_steps, fomm.epochs) == (2e-4, (60, 90), 0.1, 0, 100)
+
+
+def test_yaml_overrides_and_rejects_unknown_keys(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("lr: 0.001\nlr_milestones: [5]\nepoch_steps: 10\n")
+    config = load_train_config("pirender", path)
+    assert (config.lr, config.lr_milestones, config.batch_size, config.total_steps) == (1e-3, (5,), 8, 2000)
+    path.write_text("lr: 0.001\nwarmup: 3\n")
+    with pytest.raises(InputError, match="warmup"):
+        load_train_config("animo", path)
+    path.write_text("batch_size: 0\n")
+    with pytest.raises(InputError, match="batch_size"):
+        load_train_config("animo", path)
+    with pytest.raises(InputError, match="animo, pirender, fomm"):
+        official_config("stylegan")
+
+
+@pytest.fixture(scope="module")
+def vgg_file(tmp_path_factory):
+    """Random VGG19 weights under timm/torchvision key names, as a safetensors file."""
+    torch.manual_seed(0)
+    state = {f"features.{key}": value for key, value in VGG19Features().features.state_dict().items()}
+    state["head.fc.weight"] = torch.zeros(2, 2)  # extra tensors of a full checkpoint are ignored
+    path = tmp_path_factory.mktemp("vgg") / "model.safetensors"
+    save_file(state, path)
+    return path
+
+
+def test_vgg19_loads_safetensors_and_taps_five_relus(vgg_file):
+    vgg = VGG19Features.from_weights(vgg_file)
+    taps = vgg(torch.rand(1, 3, 32, 32))
+    assert [tuple(tap.shape[1:]) for tap in taps] == [
+        (64, 32, 32),
+        (128, 16, 16),
+        (256, 8, 8),
+        (512, 4, 4),
+        (512, 2, 2),
+    ]
+    assert all(not parameter.requires_grad for parameter in vgg.parameters())
+    bad = vgg_file.parent / "bad.safetensors"
+    save_file({"features.0.weight": torch.zeros(1)}, bad)
+    with pytest.raises(CheckpointError, match="VGG19"):
+        VGG19Features.from_weights(bad)
+    with pytest.raises(CheckpointError, match="fallback"):
+        VGG19Features.from_weights(vgg_file.parent / "missing.safetensors")
+
+
+def test_perceptual_loss_content_and_style(vgg_file):
+    loss = build_image_loss(str(vgg_file), scales=2, from_tanh=True)
+    assert isinstance(loss, PerceptualLoss)
+    image, other = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
+    assert float(loss(image, image, style_weight=250.0)) == 0.0
+    content = float(loss(other, image))
+    assert content > 0 and float(loss(other, image, style_weight=250.0)) > content
+
+
+def test_fallback_loss_is_zero_only_for_equal_images_and_has_gradients():
+    loss = build_image_loss("", scales=3, from_tanh=True)
+    assert isinstance(loss, ReconstructionLoss)
+    target = torch.rand(2, 3, 32, 32)
+    assert float(loss(target, target)) == pytest.approx(0.0, abs=1e-5)
+    prediction = torch.rand(2, 3, 32, 32, requires_grad=True)
+    value = loss(prediction, target)
+    value.backward()
+    assert float(value.detach()) > 0.5 and prediction.grad.abs().sum() > 0
+
+
+def test_both_directions_of_each_pair():
+    batch = {
+        "source": torch.zeros(2, 3, 4, 4),
+        "driving": torch.ones(2, 3, 4, 4),
+        "source_pose": torch.zeros(2, 20),
+        "driving_pose": torch.ones(2, 20),
+    }
+    pairs = swap_directions(batch)
+    assert pairs["source"][:2].sum() == 0 and pairs["source"][2:].min() == 1
+    assert (
+        pairs["driving"][:2].min() == 1
+        and pairs["driving_pose"][:2].min() == 1
+        and pairs["driving_pose"][2:].sum() == 0
+    )
+
+
+def test_random_tps_jacobian_matches_finite_differences():
+    torch.manual_seed(0)
+    transform = RandomTPS(2, torch.zeros(1, dtype=torch.float64))
+    points = torch.rand(2, 3, 2, dtype=torch.float64) * 2 - 1
+    step = 1e-6
+    numeric = torch.stack(
+        [
+            (transform.warp_coordinates(points + step * axis) - transform.warp_coordinates(points - step * axis))
+            / (2 * step)
+            for axis in torch.eye(2, dtype=torch.float64)
+        ],
+        dim=-1,
+    )  # (B, N, 2 outputs, 2 inputs)
+    torch.testing.assert_close(transform.jacobian(points), numeric, atol=1e-6, rtol=1e-6)
+    frames = torch.rand(2, 3, 16, 16, dtype=torch.float64)
+    assert transform.transform_frame(frames).shape == frames.shape
+
+
+def test_identity_flow_init_starts_from_copying_the_source():
+    architecture = {"image_size": [32, 32], "descriptor_nc": 8, "warp_base_nc": 4, "warp_max_nc": 8}
+    config = replace(official_config("pirender"), preset="pirenderer_compact", architecture=architecture)
+    source = torch.rand(1, 3, 32, 32)
+    for use_init, flow_is_zero in ((True, True), (False, False)):
+        model = build_model("pirender", replace(config, use_identity_flow_init=use_init))
+        flow = model(source, torch.randn(1, 20) * 10)["flow_field"]
+        assert bool((flow == 0).all()) == flow_is_zero
