@@ -64,7 +64,7 @@ class BrowserStyleSession:
     def change(self, values: list[float]) -> bytes:
         """Send one slider change and return the PNG bytes the page would display."""
         body = {
-            "data": [self.source, "default", "crop", *values],
+            "data": [self.source, "default", "auto", "", 1.0, 0.0, 0.0, *values],  # source, model, framing controls
             "fn_index": self.fn_index,
             "session_hash": self.session_hash,
             "event_data": None,

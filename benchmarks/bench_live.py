@@ -54,7 +54,7 @@ def webcam_payloads(count: int) -> list[str]:
 def measure(torch_threads: int | None, frames: int, warmup: int) -> dict:
     """Per-stage milliseconds (lists) of ``frames`` frames after ``warmup`` ones, in this process."""
     import torch
-    from animeceleb.ui.models import ModelRegistry
+    from animeceleb.inference.registry import ModelRegistry
     from gradio import image_utils
 
     from animeceleb.driving import DriveOptions
