@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import resource
 import sys
@@ -25,8 +24,9 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from animeceleb.inference import Animator, image_to_tensor  # noqa: E402
-from animeceleb.models import Animo, create_model, layers, load_model, nets  # noqa: E402  # noqa: E402
+from animeceleb.models import Animo, create_model, layers, load_model, nets  # noqa: E402
 from animeceleb.pose import pose_to_motion  # noqa: E402
+from benchmarks.fresh_process import run_in_fresh_process  # noqa: E402
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "checkpoints" / "animeceleb-compact"
 
@@ -78,10 +78,8 @@ def run_animator(model: torch.nn.Module, source: np.ndarray, poses: np.ndarray, 
     return torch.cat([batch["fake_image"] for batch in batches]).clamp(0, 1)
 
 
-def measure(
-    name: str, method: str, frames: int, batch_size: int, threads: int | None, queue: multiprocessing.Queue
-) -> None:
-    """One timed run in this (fresh) process; puts seconds, peak RSS and the outputs on the queue."""
+def measure(name: str, method: str, frames: int, batch_size: int, threads: int | None) -> dict:
+    """One timed run in this (fresh) process: seconds, peak RSS and the outputs."""
     if threads:
         torch.set_num_threads(threads)
     model = build(name)
@@ -96,23 +94,11 @@ def measure(
     start = time.perf_counter()
     out = run_official(model, source, poses) if method == "official" else run_animator(model, source, poses, batch_size)
     seconds = time.perf_counter() - start
-    queue.put(
-        {
-            "seconds": seconds,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "outputs": out.numpy(),
-        }
-    )
-
-
-def in_subprocess(*args: object) -> dict:
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    process = context.Process(target=measure, args=(*args, queue))
-    process.start()
-    result = queue.get()
-    process.join()
-    return result
+    return {
+        "seconds": seconds,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "outputs": out.numpy(),
+    }
 
 
 def main() -> None:
@@ -138,8 +124,8 @@ def main() -> None:
         if name == "compact default" and not DEFAULT_MODEL.is_dir():
             print(f"{name:<22}skipped: {DEFAULT_MODEL} does not exist yet")
             continue
-        official = in_subprocess(name, "official", args.frames, args.batch_size, args.threads)
-        animator = in_subprocess(name, "animator", args.frames, args.batch_size, args.threads)
+        official = run_in_fresh_process(measure, name, "official", args.frames, args.batch_size, args.threads)
+        animator = run_in_fresh_process(measure, name, "animator", args.frames, args.batch_size, args.threads)
         diff = float(np.abs(official["outputs"] - animator["outputs"]).max())
         for method, result in (("official", official), ("animator", animator)):
             fps = args.frames / result["seconds"]

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import base64
 import io
-import multiprocessing
 import os
 import statistics
 import sys
@@ -30,6 +29,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
+
+from benchmarks.fresh_process import run_in_fresh_process  # noqa: E402
 
 TARGET_MS = 40.0
 STAGES = ("decode", "track", "pose", "animate", "encode")
@@ -54,11 +55,11 @@ def webcam_payloads(count: int) -> list[str]:
 def measure(torch_threads: int | None, frames: int, warmup: int) -> dict:
     """Per-stage milliseconds (lists) of ``frames`` frames after ``warmup`` ones, in this process."""
     import torch
-    from animeceleb.inference.registry import ModelRegistry
     from gradio import image_utils
 
     from animeceleb.driving import DriveOptions
     from animeceleb.inference import Animator, LiveSession
+    from animeceleb.inference.registry import ModelRegistry
 
     loaded = ModelRegistry().get("default")
     animator = Animator(loaded.model)
@@ -90,20 +91,6 @@ def measure(torch_threads: int | None, frames: int, warmup: int) -> dict:
     }
 
 
-def _run(queue: multiprocessing.Queue, torch_threads: int | None, frames: int, warmup: int) -> None:
-    queue.put(measure(torch_threads, frames, warmup))
-
-
-def in_fresh_process(torch_threads: int | None, frames: int, warmup: int) -> dict:
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    process = context.Process(target=_run, args=(queue, torch_threads, frames, warmup))
-    process.start()
-    result = queue.get()
-    process.join()
-    return result
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=30, help="frames measured per configuration")
@@ -111,8 +98,8 @@ def main() -> None:
     args = parser.parse_args()
 
     runs = {
-        "app (torch_threads=1)": in_fresh_process(1, args.frames, args.warmup),
-        "baseline (torch default threads)": in_fresh_process(None, args.frames, args.warmup),
+        "app (torch_threads=1)": run_in_fresh_process(measure, 1, args.frames, args.warmup),
+        "baseline (torch default threads)": run_in_fresh_process(measure, None, args.frames, args.warmup),
     }
     first = next(iter(runs.values()))
     height, width = first["size"]
