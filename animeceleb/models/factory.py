@@ -17,13 +17,22 @@ from animeceleb.models.pirenderer import PIRenderer, PIRendererConfig
 
 MODEL_CLASSES: dict[str, type[HubModel]] = {"animo": Animo, "pirenderer": PIRenderer, "fomm": FOMM}
 
+# The shipped compact Animo (configs/animeceleb-compact.yaml): real time on a 2-core CPU, because the levels that run
+# at full resolution per frame (the warping net's stem, the editing net's top level) are 4 channels wide.
+COMPACT_NETS = {
+    "descriptor_nc": 128,
+    "adain_hidden": 64,
+    "warp_base_nc": 4,
+    "warp_max_nc": 64,
+    "warp_decoder_layers": 2,
+    "edit_base_nc": 4,
+    "edit_max_nc": 64,
+    "edit_res_blocks": 1,
+}
+
 PRESETS: dict[str, Callable[[], HubModel]] = {
     "animo_official": lambda: Animo(AnimoConfig()),
-    "animo_compact": lambda: Animo(
-        AnimoConfig(
-            descriptor_nc=128, warp_base_nc=16, warp_max_nc=128, edit_base_nc=32, edit_max_nc=128, domains=("anime",)
-        )
-    ),
+    "animo_compact": lambda: Animo(AnimoConfig(**COMPACT_NETS, domains=("anime",))),
     "pirenderer_official": lambda: PIRenderer(PIRendererConfig()),
     "pirenderer_compact": lambda: PIRenderer(
         PIRendererConfig(descriptor_nc=128, warp_base_nc=16, warp_max_nc=128, edit_base_nc=32, edit_max_nc=128)

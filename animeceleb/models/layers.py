@@ -20,6 +20,17 @@ def leaky_relu(x: torch.Tensor) -> torch.Tensor:
     return F.leaky_relu(x, LEAKY_SLOPE, inplace=True)
 
 
+def moments(x: torch.Tensor, dims: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and biased variance over ``dims`` (kept as size-1 dims), as ``E[x]`` and ``E[x^2] - E[x]^2``.
+
+    Two vectorised means: torch.var_mean's Welford pass is ~20x slower on CPU. The cancellation error stays far below
+    the 2e-4 output tolerance for the activations of these nets (golden-tested).
+    """
+    mean = x.mean(dim=dims, keepdim=True)
+    var = ((x * x).mean(dim=dims, keepdim=True) - mean * mean).clamp_min(0)
+    return mean, var
+
+
 class LayerNorm2d(nn.Module):
     """Normalise each sample over (C, H, W) jointly, then a per-channel affine stored as (C, 1, 1) tensors."""
 
@@ -29,8 +40,13 @@ class LayerNorm2d(nn.Module):
         self.bias = nn.Parameter(torch.zeros(channels, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # one group over (C, H, W) with a per-channel affine: the same map, fused into a single kernel
-        return F.group_norm(x, 1, self.weight.flatten(), self.bias.flatten(), eps=NORM_EPS)
+        if x.is_contiguous() or not x.is_contiguous(memory_format=torch.channels_last):
+            # one group over (C, H, W) with a per-channel affine: the same map, fused into a single kernel
+            return F.group_norm(x, 1, self.weight.flatten(), self.bias.flatten(), eps=NORM_EPS)
+        # channels-last: group_norm's NHWC kernel is slow on narrow maps (4 channels at 256x256: 1.4 vs 0.4 ms)
+        mean, var = moments(x, dims=(1, 2, 3))
+        scale = self.weight[None] * torch.rsqrt(var + NORM_EPS)
+        return torch.addcmul(self.bias[None] - mean * scale, x, scale)
 
 
 class ADAIN(nn.Module):
@@ -47,10 +63,7 @@ class ADAIN(nn.Module):
         gamma = self.mlp_gamma(hidden)[:, :, None, None]
         beta = self.mlp_beta(hidden)[:, :, None, None]
         # IN(x) * (1 + gamma) + beta folded into one scale and shift: two passes over x instead of five
-        # E[x^2] - E[x]^2: two vectorised means (torch.var_mean's Welford pass is ~20x slower on CPU); the
-        # cancellation error stays far below the 2e-4 tolerance for activations of these nets (golden-tested)
-        mean = x.mean(dim=(2, 3), keepdim=True)
-        var = ((x * x).mean(dim=(2, 3), keepdim=True) - mean * mean).clamp_min(0)
+        mean, var = moments(x, dims=(2, 3))
         scale = (1 + gamma) * torch.rsqrt(var + NORM_EPS)
         return torch.addcmul(beta - mean * scale, x, scale)
 

@@ -13,6 +13,7 @@ import torch
 
 from animeceleb.errors import CheckpointError, InputError
 from animeceleb.models import Animo, AnimoConfig, PIRenderer, PIRendererConfig, create_model, load_model
+from animeceleb.models.layers import LayerNorm2d, upsample_conv3x3
 from tests.conftest import REPO_ROOT
 from tests.helpers import TINY_NETS
 
@@ -101,3 +102,24 @@ def test_hub_repo_loads_from_offline_cache(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("Animo")
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_fast_layers_equal_their_literal_definitions(channels_last: bool) -> None:
+    """The sub-pixel upsample-conv and LayerNorm2d (both memory formats) against the official literal operations."""
+    torch.manual_seed(0)
+    x = torch.randn(2, 4, 12, 10) * 3 + 1
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    conv = torch.nn.Conv2d(4, 6, 3, padding=1)
+    literal = conv(torch.nn.functional.interpolate(x, scale_factor=2.0, mode="nearest"))
+    fast = upsample_conv3x3(x, conv.weight, conv.bias)
+    torch.testing.assert_close(fast, literal, atol=1e-5, rtol=0)
+    assert fast.is_contiguous(memory_format=torch.channels_last) == channels_last
+
+    norm = LayerNorm2d(4)
+    torch.nn.init.uniform_(norm.weight)
+    torch.nn.init.uniform_(norm.bias)
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)
+    std = (x.var(dim=(1, 2, 3), keepdim=True, unbiased=False) + 1e-5).sqrt()
+    torch.testing.assert_close(norm(x), (x - mean) / std * norm.weight + norm.bias, atol=1e-5, rtol=0)
