@@ -25,7 +25,7 @@ from animeceleb.inference.images import alpha_to_tensor, image_to_tensor, tensor
 from animeceleb.models import FOMM, Animo, from_model_range, load_model, to_model_range
 from animeceleb.models.fomm import deform
 from animeceleb.models.hub import HubModel
-from animeceleb.models.layers import flow_to_grid, warp
+from animeceleb.models.layers import SamplingGrid, flow_to_grid, warp
 from animeceleb.pose import Pose, pose_to_motion, stack_poses, validate_poses
 
 Driving = np.ndarray | torch.Tensor | Sequence[Pose]
@@ -119,7 +119,7 @@ class Animator:
             grid = outputs["deformation"]
             return deform(image.expand(grid.shape[0], *image.shape[1:]), grid)
         grid = flow_to_grid(outputs["flow_field"])
-        return warp(image.expand(grid.shape[0], *image.shape[1:]), grid)
+        return warp(image.expand(grid.shape[0], *image.shape[1:]), SamplingGrid(grid))
 
     def _driving_batches(self, driving: Driving, size: int) -> Iterator[torch.Tensor]:
         if self.drives_with_frames:

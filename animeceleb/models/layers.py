@@ -164,7 +164,24 @@ def resize_grid(grid: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return resized.permute(0, 2, 3, 1)
 
 
-def warp(features: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+class SamplingGrid:
+    """A flow's sampling grid (B, h, w, 2) and its bilinear resizes, each size made once (a frame warps the image
+    and every feature level, two of them at the image size)."""
+
+    def __init__(self, grid: torch.Tensor) -> None:
+        self.grid = grid
+        self._resized = {tuple(grid.shape[1:3]): grid}
+
+    def at(self, size: tuple[int, int]) -> torch.Tensor:
+        """The grid resized to ``size`` (height, width)."""
+        size = tuple(size)
+        if size not in self._resized:
+            self._resized[size] = resize_grid(self.grid, size)
+        return self._resized[size]
+
+
+def warp(features: torch.Tensor, grid: SamplingGrid) -> torch.Tensor:
     """Sample ``features`` (B, C, H, W) through ``grid`` resized to (H, W); bilinear, border padding (SPEC 3.3)."""
-    grid = resize_grid(grid, tuple(features.shape[2:]))
-    return F.grid_sample(features, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return F.grid_sample(
+        features, grid.at(features.shape[2:]), mode="bilinear", padding_mode="border", align_corners=False
+    )

@@ -16,6 +16,7 @@ from animeceleb.models.layers import (
     LEAKY_SLOPE,
     ConvNormAct,
     LayerNorm2d,
+    SamplingGrid,
     UpConvNormAct,
     channels,
     leaky_relu,
@@ -298,7 +299,7 @@ class EditingNet(nn.Module):
         self.encoder = FineEncoder(encoder_nc, base_nc, max_nc, layers)
         self.decoder = FineDecoder(image_nc, descriptor_nc, base_nc, max_nc, layers, num_res_blocks, adain_hidden)
 
-    def decode(self, features: list[torch.Tensor], grid: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    def decode(self, features: list[torch.Tensor], grid: SamplingGrid, z: torch.Tensor) -> torch.Tensor:
         """Decode encoder features; in the Animo variant they are first warped with the sampling grid."""
         if self.warp_features:
             features = [warp(feature, grid) for feature in features]

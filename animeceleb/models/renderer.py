@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from animeceleb.models.layers import flow_to_grid, warp
+from animeceleb.models.layers import SamplingGrid, flow_to_grid, warp
 from animeceleb.models.nets import EditingNet, MappingNet, WarpingNet
 
 
@@ -97,7 +97,7 @@ class DomainRenderer(nn.Module):
         """Outputs for descriptors z (B, D); ``with_image=False`` stops after the warp (official warp stage)."""
         source = source.expand(z.shape[0])
         flow = self.warping_net.flow_from_stem(source.stem, z)  # (B, 2, h, w) in flow-grid pixels
-        grid = flow_to_grid(flow)  # computed once, shared by the image warp and every feature level
+        grid = SamplingGrid(flow_to_grid(flow))  # shared by the image warp and every feature level
         outputs = {"flow_field": flow, "warp_image": warp(source.image, grid)}
         if with_image:
             features = source.features
