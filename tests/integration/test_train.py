@@ -44,6 +44,7 @@ TINY_ANIMO = {
     "log_every": 1,
     "sample_rows": 2,
     "loss_scales": 2,
+    "channels_last": True,  # as the shipped compact config trains
 }
 TINY_FOMM = {
     "preset": "fomm_compact",
