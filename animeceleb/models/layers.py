@@ -45,11 +45,12 @@ class LayerNorm2d(nn.Module):
         if not narrow_nhwc or x.is_contiguous():
             # one group over (C, H, W) with a per-channel affine: the same map, fused into a single kernel
             return F.group_norm(x, 1, self.weight.flatten(), self.bias.flatten(), eps=NORM_EPS)
-        # group_norm's NHWC kernel is slow on narrow maps (4 channels at 256x256: 1.4 vs 0.4 ms), while on wide ones
-        # it beats these elementwise passes (64 channels: 1.7 vs 2.4 ms)
-        mean, var = moments(x, dims=(1, 2, 3))
-        scale = self.weight[None] * torch.rsqrt(var + NORM_EPS)
-        return torch.addcmul(self.bias[None] - mean * scale, x, scale)
+        # group_norm's NHWC kernel is slow on narrow maps (4 channels at 256x256: 1.4 vs 0.5 ms), while on wide ones
+        # it beats these elementwise passes (64 channels: 1.7 vs 2.4 ms). Centred first: one map-wide mean can sit
+        # far from zero, where E[x^2] - E[x]^2 would cancel.
+        centred = x - x.mean(dim=(1, 2, 3), keepdim=True)
+        var = (centred * centred).mean(dim=(1, 2, 3), keepdim=True)
+        return torch.addcmul(self.bias[None], centred, self.weight[None] * torch.rsqrt(var + NORM_EPS))
 
 
 class ADAIN(nn.Module):
