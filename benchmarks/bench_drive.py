@@ -24,10 +24,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from animeceleb.driving import DriveOptions, FaceTracker, drive_video, write_video
-from tests.integration.driving_clips import astronaut_frame
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))  # run from a checkout without installing
+
+from animeceleb.driving import DriveOptions, FaceTracker, drive_video, write_video  # noqa: E402
+from tests.integration.driving_clips import astronaut_frame  # noqa: E402
 
 ACCEPTANCE_FPS = 25.0
 

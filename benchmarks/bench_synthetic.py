@@ -44,6 +44,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=1000, help="images per measurement (default 1000)")
     args = parser.parse_args()
+    if args.images < 20:
+        parser.error("--images must be at least 20 (the dataset measurement writes 20 frames per identity)")
     n = args.images
     characters = [character_for(0, identity) for identity in range(50)]
     poses = sample_poses(np.random.default_rng(0), n)
