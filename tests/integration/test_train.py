@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import torch
@@ -134,38 +136,22 @@ def test_fomm_trains_with_equivariance_terms(tmp_path):
     assert load_model(last).model_type == "fomm"
 
 
+def train_pirender_cli(config_path: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    """``animeceleb train --model pirender`` on synthetic data with the YAML config at ``config_path``."""
+    args = ("--model", "pirender", "--config", str(config_path), "--data", "synthetic", "--out", str(out))
+    return run_cli("train", *args, "--no-progress")
+
+
 def test_cli_trains_from_yaml_and_rejects_unknown_keys(tmp_path):
     config_path = tmp_path / "tiny.yaml"
     config_path.write_text(yaml.safe_dump({**TINY_ANIMO, "epochs": 1, "epoch_steps": 2}))
-    result = run_cli(
-        "train",
-        "--model",
-        "pirender",
-        "--config",
-        str(config_path),
-        "--data",
-        "synthetic",
-        "--out",
-        str(tmp_path / "run"),
-        "--no-progress",
-    )
+    result = train_pirender_cli(config_path, tmp_path / "run")
     assert result.returncode == 2 and "pirenderer" in result.stderr  # an animo preset for --model pirender
 
     config_path.write_text(
         yaml.safe_dump({**TINY_ANIMO, "preset": "pirenderer_compact", "epochs": 1, "epoch_steps": 2})
     )
-    result = run_cli(
-        "train",
-        "--model",
-        "pirender",
-        "--config",
-        str(config_path),
-        "--data",
-        "synthetic",
-        "--out",
-        str(tmp_path / "run"),
-        "--no-progress",
-    )
+    result = train_pirender_cli(config_path, tmp_path / "run")
     assert result.returncode == 0, result.stderr
     assert load_model(tmp_path / "run" / "checkpoint-0000002").model_type == "pirenderer"
 
