@@ -13,6 +13,7 @@ from torch import nn
 LEAKY_SLOPE = 0.1  # every LeakyReLU of Animo / PIRenderer (hard-coded in the official code)
 NORM_EPS = 1e-5
 NARROW_NC = 8  # LayerNorm2d computes channels-last maps of at most this many channels with its own kernel
+WIDE_NC = 64  # warp samples channels-last maps at least this wide by gathering pixel rows (gather_bilinear)
 
 
 def leaky_relu(x: torch.Tensor) -> torch.Tensor:
@@ -124,12 +125,16 @@ def upsample_conv3x3(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) 
     y = F.conv2d(F.pad(x, (1, 1, 1, 1)), kernel, bias.repeat(4))  # (B, 4 * O, H + 1, W + 1)
     y = y.unflatten(1, (2, 2, out_nc))
     windows = [[y[:, a, b, :, a : a + height, b : b + width] for b in (0, 1)] for a in (0, 1)]
+    batch = x.shape[0]
     if x.is_contiguous(memory_format=torch.channels_last):  # interleave channels-last, so the output stays NHWC
-        rows = [torch.stack([window.permute(0, 2, 3, 1) for window in row], 3) for row in windows]  # (B, H, W, 2, O)
-        stacked = torch.stack(rows, 2)  # (B, H, 2, W, 2, O)
-        return stacked.reshape(x.shape[0], 2 * height, 2 * width, out_nc).permute(0, 3, 1, 2)
-    stacked = torch.stack([torch.stack(row, -1) for row in windows], 3)  # (B, O, H, 2, W, 2)
-    return stacked.reshape(x.shape[0], out_nc, 2 * height, 2 * width)
+        out = y.new_empty(batch, height, 2, width, 2, out_nc)
+        for a, b in ((0, 0), (0, 1), (1, 0), (1, 1)):
+            out[:, :, a, :, b] = windows[a][b].permute(0, 2, 3, 1)
+        return out.view(batch, 2 * height, 2 * width, out_nc).permute(0, 3, 1, 2)
+    out = y.new_empty(batch, out_nc, height, 2, width, 2)
+    for a, b in ((0, 0), (0, 1), (1, 0), (1, 1)):
+        out[:, :, :, a, :, b] = windows[a][b]
+    return out.view(batch, out_nc, 2 * height, 2 * width)
 
 
 def channels(base: int, maximum: int, level: int) -> int:
@@ -186,6 +191,41 @@ class SamplingGrid:
 
 def warp(features: torch.Tensor, grid: SamplingGrid) -> torch.Tensor:
     """Sample ``features`` (B, C, H, W) through ``grid`` resized to (H, W); bilinear, border padding (SPEC 3.3)."""
-    return F.grid_sample(
-        features, grid.at(features.shape[2:]), mode="bilinear", padding_mode="border", align_corners=False
-    )
+    sampling = grid.at(features.shape[2:])
+    if not torch.is_grad_enabled() and features.shape[1] >= WIDE_NC and _pixel_rows(features) is not None:
+        return gather_bilinear(features, sampling)
+    return F.grid_sample(features, sampling, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def _pixel_rows(features: torch.Tensor) -> torch.Tensor | None:
+    """A channels-last map as a (pixels, C) view (one batch entry when the batch is one map expanded), else None."""
+    if features.shape[0] > 1 and features.stride(0) == 0:
+        features = features[:1]
+    if not features.is_contiguous(memory_format=torch.channels_last):
+        return None
+    return features.permute(0, 2, 3, 1).reshape(-1, features.shape[1])
+
+
+def gather_bilinear(features: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+    """``grid_sample`` (bilinear, border padding, align_corners=False) of a channels-last map, in channels-last.
+
+    Each output pixel is a weighted sum of 4 input pixels, i.e. of 4 rows of the (pixels, C) view: one
+    ``embedding_bag`` computes it from contiguous rows, 5-10x faster on CPU than grid_sample (which gathers one
+    channel at a time and returns NCHW). Same coordinates and weights as grid_sample (SPEC 3.3); inference only
+    (its backward is slower).
+    """
+    batch, nc, height, width = features.shape
+    rows = _pixel_rows(features)
+    x = (((grid[..., 0] + 1) * width - 1) / 2).clamp(0, width - 1)  # unnormalise, then clip to the border
+    y = (((grid[..., 1] + 1) * height - 1) / 2).clamp(0, height - 1)
+    x0, y0 = x.floor(), y.floor()
+    east, south = x - x0, y - y0
+    west, north = (x0 + 1) - x, (y0 + 1) - y
+    left, top = x0.long(), y0.long()
+    right, bottom = (left + 1).clamp_max(width - 1), (top + 1).clamp_max(height - 1)  # weight 0 where clamped
+    indices = torch.stack([top * width + left, top * width + right, bottom * width + left, bottom * width + right], -1)
+    if rows.shape[0] > height * width:  # one map per batch entry (not one expanded map): offset to entry b's rows
+        indices = indices + torch.arange(batch, device=features.device).view(-1, 1, 1, 1) * (height * width)
+    weights = torch.stack([west * north, east * north, west * south, east * south], -1)
+    out = F.embedding_bag(indices.view(-1, 4), rows, per_sample_weights=weights.view(-1, 4), mode="sum")
+    return out.view(batch, *grid.shape[1:3], nc).permute(0, 3, 1, 2)

@@ -13,7 +13,7 @@ import torch
 
 from animeceleb.errors import CheckpointError, InputError
 from animeceleb.models import Animo, AnimoConfig, PIRenderer, PIRendererConfig, create_model, load_model
-from animeceleb.models.layers import LayerNorm2d, upsample_conv3x3
+from animeceleb.models.layers import WIDE_NC, LayerNorm2d, SamplingGrid, upsample_conv3x3, warp
 from tests.conftest import REPO_ROOT
 from tests.helpers import TINY_NETS
 
@@ -123,3 +123,20 @@ def test_fast_layers_equal_their_literal_definitions(channels_last: bool) -> Non
     mean = x.mean(dim=(1, 2, 3), keepdim=True)
     std = (x.var(dim=(1, 2, 3), keepdim=True, unbiased=False) + 1e-5).sqrt()
     torch.testing.assert_close(norm(x), (x - mean) / std * norm.weight + norm.bias, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("batch, expanded", [(1, False), (3, False), (3, True)])
+def test_wide_channels_last_warp_equals_grid_sample(batch: int, expanded: bool) -> None:
+    """The row-gathering warp of wide channels-last maps (inference) matches grid_sample: per batch entry, for one
+    source expanded over a batch, on a non-square map, with grid points beyond the border."""
+    torch.manual_seed(0)
+    source = torch.randn(1 if expanded else batch, WIDE_NC, 12, 10).contiguous(memory_format=torch.channels_last)
+    features = source.expand(batch, -1, -1, -1) if expanded else source
+    grid = torch.rand(batch, 12, 10, 2) * 2.4 - 1.2
+    literal = torch.nn.functional.grid_sample(
+        features, grid, mode="bilinear", padding_mode="border", align_corners=False
+    )
+    with torch.no_grad():
+        fast = warp(features, SamplingGrid(grid))
+    torch.testing.assert_close(fast, literal, atol=1e-5, rtol=0)
+    assert fast.is_contiguous(memory_format=torch.channels_last)
