@@ -15,7 +15,7 @@ from accelerate.utils import set_seed
 
 from animeceleb.errors import InputError
 from animeceleb.evaluate.datasets import open_pairs
-from animeceleb.models import load_model
+from animeceleb.models import create_model, load_model
 from animeceleb.train import TrainConfig, build_model, load_train_config, train
 from animeceleb.train.losses import ReconstructionLoss
 from animeceleb.train.objectives import build_objective
@@ -171,3 +171,24 @@ def test_trains_and_evaluates_on_a_dataset_folder(tmp_path):
     assert last.name == "checkpoint-0000002" and (last / "samples.png").is_file()
     report = evaluate([str(last)], str(root), tmp_path / "eval", num_pairs=2, grid_rows=2)
     assert report["num_pairs"] >= 1 and report["data"] == str(root)
+
+
+def test_average_cli_writes_the_mean_of_a_runs_checkpoints(tmp_path):
+    config = tiny_config("animo", TINY_ANIMO, epochs=2, checkpoint_every=4)
+    train("animo", config, "synthetic", tmp_path / "run", progress=False)
+    checkpoints = [tmp_path / "run" / name for name in ("checkpoint-0000004", "checkpoint-0000008")]
+
+    result = run_cli("average", *map(str, checkpoints), "--out", str(tmp_path / "mean"))
+    assert result.returncode == 0, result.stderr
+    first, second = (load_model(path).state_dict() for path in checkpoints)
+    averaged = load_model(tmp_path / "mean").state_dict()
+    assert any(not torch.equal(first[key], second[key]) for key in first)  # training moved the weights
+    for key, value in averaged.items():
+        torch.testing.assert_close(value, (first[key] + second[key]) / 2)
+
+    other = create_model("pirenderer_compact")
+    other.save_pretrained(tmp_path / "other")
+    result = run_cli("average", str(checkpoints[0]), str(tmp_path / "other"), "--out", str(tmp_path / "bad"))
+    assert result.returncode == 2 and "architecture" in result.stderr
+    result = run_cli("average", str(checkpoints[0]), "--out", str(tmp_path / "bad"))
+    assert result.returncode == 2 and "at least two" in result.stderr
