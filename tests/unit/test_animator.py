@@ -24,6 +24,10 @@ EVERY_MODEL_KIND = pytest.mark.parametrize(
     ids=["animo", "pirenderer", "fomm"],
 )
 TOLERANCE = 2e-4
+# editing features as wide as the official ones (64 channels): the Animator warps them by gathering pixel rows
+WIDE_ANIMO = Animo(
+    AnimoConfig(**{**TINY_NETS, "edit_base_nc": 64, "edit_max_nc": 64}, domains=("anime",), image_size=SIZE)
+)
 
 
 def seeded(model: torch.nn.Module) -> torch.nn.Module:
@@ -64,6 +68,14 @@ def plain_forward(model: torch.nn.Module, source: np.ndarray, driving: np.ndarra
 
 @EVERY_MODEL_KIND
 def test_animator_equals_plain_forward_across_sources(model: torch.nn.Module) -> None:
+    check_animator_equals_plain_forward(model)
+
+
+def test_animator_with_wide_features_equals_plain_forward() -> None:
+    check_animator_equals_plain_forward(WIDE_ANIMO)
+
+
+def check_animator_equals_plain_forward(model: torch.nn.Module) -> None:
     model = seeded(model)
     animator = Animator(model, batch_size=3)
     for seed in (1, 2):  # a second source must not reuse anything of the first
