@@ -192,8 +192,9 @@ class SamplingGrid:
 def warp(features: torch.Tensor, grid: SamplingGrid) -> torch.Tensor:
     """Sample ``features`` (B, C, H, W) through ``grid`` resized to (H, W); bilinear, border padding (SPEC 3.3)."""
     sampling = grid.at(features.shape[2:])
-    if not torch.is_grad_enabled() and features.shape[1] >= WIDE_NC and _pixel_rows(features) is not None:
-        return gather_bilinear(features, sampling)
+    rows = _pixel_rows(features) if not torch.is_grad_enabled() and features.shape[1] >= WIDE_NC else None
+    if rows is not None:
+        return gather_bilinear(rows, features.shape, sampling)
     return F.grid_sample(features, sampling, mode="bilinear", padding_mode="border", align_corners=False)
 
 
@@ -206,16 +207,16 @@ def _pixel_rows(features: torch.Tensor) -> torch.Tensor | None:
     return features.permute(0, 2, 3, 1).reshape(-1, features.shape[1])
 
 
-def gather_bilinear(features: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
-    """``grid_sample`` (bilinear, border padding, align_corners=False) of a channels-last map, in channels-last.
+def gather_bilinear(rows: torch.Tensor, shape: torch.Size, grid: torch.Tensor) -> torch.Tensor:
+    """``grid_sample`` (bilinear, border padding, align_corners=False) of a channels-last map of ``shape``
+    (B, C, H, W), given as its ``_pixel_rows`` view, in channels-last.
 
     Each output pixel is a weighted sum of 4 input pixels, i.e. of 4 rows of the (pixels, C) view: one
     ``embedding_bag`` computes it from contiguous rows, 5-10x faster on CPU than grid_sample (which gathers one
     channel at a time and returns NCHW). Same coordinates and weights as grid_sample (SPEC 3.3); inference only
     (its backward is slower).
     """
-    batch, nc, height, width = features.shape
-    rows = _pixel_rows(features)
+    batch, nc, height, width = shape
     x = (((grid[..., 0] + 1) * width - 1) / 2).clamp(0, width - 1)  # unnormalise, then clip to the border
     y = (((grid[..., 1] + 1) * height - 1) / 2).clamp(0, height - 1)
     x0, y0 = x.floor(), y.floor()
@@ -225,7 +226,7 @@ def gather_bilinear(features: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
     right, bottom = (left + 1).clamp_max(width - 1), (top + 1).clamp_max(height - 1)  # weight 0 where clamped
     indices = torch.stack([top * width + left, top * width + right, bottom * width + left, bottom * width + right], -1)
     if rows.shape[0] > height * width:  # one map per batch entry (not one expanded map): offset to entry b's rows
-        indices = indices + torch.arange(batch, device=features.device).view(-1, 1, 1, 1) * (height * width)
+        indices = indices + torch.arange(batch, device=rows.device).view(-1, 1, 1, 1) * (height * width)
     weights = torch.stack([west * north, east * north, west * south, east * south], -1)
     out = F.embedding_bag(indices.view(-1, 4), rows, per_sample_weights=weights.view(-1, 4), mode="sum")
     return out.view(batch, *grid.shape[1:3], nc).permute(0, 3, 1, 2)
