@@ -28,6 +28,7 @@ class TrainConfig:
     preset: str = ""  # model preset to start from ("" -> "<family>_official"); see animeceleb.models.PRESETS
     architecture: dict[str, Any] = field(default_factory=dict)  # overrides of the preset's config fields
     use_identity_flow_init: bool = False  # zero the flow output conv, so training starts from copying the source
+    init_weights: str = ""  # model folder or Hub id to fine-tune (same architecture); "" = fresh initial weights
     batch_size: int = 4  # pairs per process and step (each pair is used in both directions: 2x images)
     epochs: int = 200  # total length
     warp_epochs: int = 100  # warp-only epochs before the editing nets join (0 = no warp stage)

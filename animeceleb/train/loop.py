@@ -12,7 +12,7 @@ import csv
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
@@ -26,7 +26,7 @@ from animeceleb.errors import InputError
 from animeceleb.evaluate.datasets import SYNTHETIC, open_pairs
 from animeceleb.evaluate.grid import save_grid
 from animeceleb.evaluate.reenact import reenact
-from animeceleb.models import PRESETS, create_model, from_model_range
+from animeceleb.models import PRESETS, create_model, from_model_range, load_model
 from animeceleb.models.hub import WEIGHTS_FILE, HubModel
 from animeceleb.models.nets import WarpingNet
 from animeceleb.train.config import OFFICIAL_REPEATS, TrainConfig
@@ -62,6 +62,19 @@ def build_model(kind: str, config: TrainConfig) -> HubModel:
                 torch.nn.init.zeros_(flow_conv.weight)
                 torch.nn.init.zeros_(flow_conv.bias)
     return model
+
+
+def load_initial_weights(model: HubModel, name_or_path: str) -> None:
+    """Start ``model`` from the weights of a trained model (fine-tuning); its architecture must be the same."""
+    trained = load_model(name_or_path)
+    if trained.config != model.config:
+        theirs, ours = asdict(trained.config), asdict(model.config)
+        differ = sorted(key for key in ours.keys() | theirs.keys() if ours.get(key) != theirs.get(key))
+        raise InputError(
+            f"init_weights {name_or_path!r} is a different architecture (fields differ: {', '.join(differ)}); "
+            "set preset/architecture in the training config to match its config.json"
+        )
+    model.load_state_dict(trained.state_dict())
 
 
 def to_device(tensor: torch.Tensor, device: torch.device, memory_format: torch.memory_format) -> torch.Tensor:
@@ -246,6 +259,8 @@ def train(
         state = load_training_state(found, optimizer, scheduler)
         step, wall_seconds = state["step"], state.get("wall_seconds", 0.0)
         logger.info("resuming %s at step %d", found, step)
+    elif config.init_weights:
+        load_initial_weights(model, config.init_weights)
     objective, optimizer = accelerator.prepare(objective, optimizer)
     image_loss.to(accelerator.device)
     pairs = training_pairs(kind, data, config, config.total_steps * config.batch_size * accelerator.num_processes)

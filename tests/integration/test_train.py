@@ -192,3 +192,19 @@ def test_average_cli_writes_the_mean_of_a_runs_checkpoints(tmp_path):
     assert result.returncode == 2 and "architecture" in result.stderr
     result = run_cli("average", str(checkpoints[0]), "--out", str(tmp_path / "bad"))
     assert result.returncode == 2 and "at least two" in result.stderr
+
+
+def test_init_weights_fine_tunes_a_trained_model_and_rejects_another_architecture(tmp_path):
+    pretrained = train("animo", tiny_config("animo", TINY_ANIMO, epochs=1), "synthetic", tmp_path / "a", progress=False)
+    fine_tune = tiny_config("animo", TINY_ANIMO, epochs=1, epoch_steps=1, lr=1e-12, init_weights=str(pretrained))
+
+    last = train("animo", fine_tune, "synthetic", tmp_path / "b", progress=False)
+
+    start, tuned = load_model(pretrained).state_dict(), load_model(last).state_dict()
+    fresh = build_model("animo", fine_tune).state_dict()
+    assert any(not torch.equal(start[key], fresh[key]) for key in start)  # fresh weights would be told apart
+    for key, value in tuned.items():
+        torch.testing.assert_close(value, start[key], rtol=0, atol=1e-9)
+    wider = replace(fine_tune, architecture={**TINY_ANIMO["architecture"], "edit_base_nc": 8})
+    with pytest.raises(InputError, match="different architecture.*edit_base_nc"):
+        train("animo", wider, "synthetic", tmp_path / "c", progress=False)
