@@ -235,7 +235,8 @@ def train(
     """Train ``kind`` (animo, pirender, fomm) on ``data`` into ``out_dir``; returns the last checkpoint folder.
 
     ``resume`` continues from the newest complete checkpoint in ``out_dir`` (weights, Adam moments, scheduler,
-    step, RNG); without it ``out_dir`` must not hold checkpoints yet.
+    step, RNG); without it ``out_dir`` must not hold checkpoints yet, and the run starts from ``config.init_weights``
+    when set.
     """
     out_dir = Path(out_dir)
     found = latest_checkpoint(out_dir) if out_dir.is_dir() else None
