@@ -85,6 +85,12 @@ def load_training_state(
         optimizer.load_state_dict({"state": per_param, "param_groups": state["param_groups"]})
     except (ValueError, KeyError) as error:
         raise CheckpointError(f"{folder}: the optimiser state does not fit this model ({error})") from None
-    scheduler.load_state_dict(state["scheduler"])
+    try:
+        scheduler.load_state_dict(state["scheduler"])
+    except (KeyError, TypeError) as error:  # e.g. a MultiStepLR state from an earlier version of this code
+        raise CheckpointError(
+            f"{folder}: its learning-rate schedule state does not fit this version ({error!r} missing or wrong); "
+            f"start a new run from its weights with 'init_weights: {folder}' in the training config"
+        ) from None
     torch.set_rng_state(tensors["rng.torch"])
     return state

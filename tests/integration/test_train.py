@@ -13,7 +13,7 @@ import torch
 import yaml
 from accelerate.utils import set_seed
 
-from animeceleb.errors import InputError
+from animeceleb.errors import CheckpointError, InputError
 from animeceleb.evaluate.datasets import open_pairs
 from animeceleb.models import create_model, load_model
 from animeceleb.train import TrainConfig, build_model, load_train_config, train
@@ -117,6 +117,15 @@ def test_resume_continues_the_step_count_and_the_schedule(tmp_path):
         train("animo", short, "synthetic", tmp_path, progress=False)
 
     longer = replace(short, epochs=4, lr_milestones=(2,))  # the schedule comes from the config, even on resume
+    state_file = tmp_path / "checkpoint-0000008" / STATE_JSON
+    saved = state_file.read_text()
+    state = json.loads(saved)
+    del state["scheduler"]["lr_lambdas"]  # a scheduler state of another kind, as earlier versions wrote
+    state_file.write_text(json.dumps(state))
+    with pytest.raises(CheckpointError, match="init_weights: .*checkpoint-0000008"):
+        train("animo", longer, "synthetic", tmp_path, resume=True, progress=False)
+    state_file.write_text(saved)
+
     last = train("animo", longer, "synthetic", tmp_path, resume=True, progress=False)
 
     state = json.loads((last / STATE_JSON).read_text())
