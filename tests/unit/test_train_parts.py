@@ -9,10 +9,12 @@ import torch
 from safetensors.torch import save_file
 
 from animeceleb.errors import CheckpointError, InputError
+from animeceleb.models import load_model
 from animeceleb.train import build_model
 from animeceleb.train.config import load_train_config, official_config
 from animeceleb.train.losses import PerceptualLoss, ReconstructionLoss, VGG19Features, build_image_loss
 from animeceleb.train.objectives import RandomTPS, swap_directions
+from tests.conftest import REPO_ROOT
 
 
 def test_official_recipes_are_the_defaults():
@@ -132,3 +134,12 @@ def test_identity_flow_init_starts_from_copying_the_source():
         model = build_model("pirender", replace(config, use_identity_flow_init=use_init))
         flow = model(source, torch.randn(1, 20) * 10)["flow_field"]
         assert bool((flow == 0).all()) == flow_is_zero
+
+
+@pytest.mark.parametrize("path", sorted((REPO_ROOT / "configs").glob("*.yaml")), ids=lambda path: path.stem)
+def test_shipped_training_configs_build_the_shipped_architectures(path):
+    """Each file under configs/ trains the architecture of the checkpoint it documents (the cards cite them)."""
+    family = path.stem.split("-")[0]
+    kind = {"animeceleb": "animo", "pirenderer": "pirender"}[family]
+    config = load_train_config(kind, path)
+    assert build_model(kind, config).config == load_model(REPO_ROOT / "checkpoints" / f"{family}-compact").config
