@@ -89,7 +89,7 @@ def load_training_state(
         scheduler.load_state_dict(state["scheduler"])
     except (KeyError, TypeError) as error:  # e.g. a MultiStepLR state from an earlier version of this code
         raise CheckpointError(
-            f"{folder}: its learning-rate schedule state does not fit this version ({error!r} missing or wrong); "
+            f"{folder}: its learning-rate schedule state does not fit this version ({type(error).__name__}: {error}); "
             f"start a new run from its weights with 'init_weights: {folder}' in the training config"
         ) from None
     torch.set_rng_state(tensors["rng.torch"])
