@@ -40,6 +40,7 @@ class TrainConfig:
     warp_weight: float = 2.5  # loss on the warped source
     final_weight: float = 4.0  # loss on the final image
     style_weight: float = 250.0  # Gram-matrix style term of the final loss (perceptual loss only)
+    edit_region_weight: float = 0.0  # L1 of the final image where the warp misses the target (0 = official recipe)
     perceptual_weights: str = ""  # VGG19 safetensors file or Hub id; "" = offline fallback loss (see losses.py)
     loss_scales: int = 4  # image pyramid levels of the perceptual and fallback losses
     equivariance_weight: float = 10.0  # FOMM only: keypoint value and Jacobian equivariance terms
@@ -60,8 +61,10 @@ class TrainConfig:
         object.__setattr__(self, "lr_milestones", tuple(self.lr_milestones))
         positive = ("batch_size", "epochs", "checkpoint_every", "log_every", "loss_scales", "image_size")
         bad = [name for name in positive if getattr(self, name) < 1]
-        if bad or self.warp_epochs < 0 or self.epoch_steps < 0 or self.lr <= 0:
-            raise InputError(f"invalid training config: {', '.join(bad) or 'warp_epochs/epoch_steps/lr'} out of range")
+        scalars_ok = min(self.warp_epochs, self.epoch_steps, self.edit_region_weight) >= 0 and self.lr > 0
+        if bad or not scalars_ok:
+            named = ", ".join(bad) or "warp_epochs/epoch_steps/edit_region_weight/lr"
+            raise InputError(f"invalid training config: {named} out of range")
 
     @property
     def steps_per_epoch(self) -> int:

@@ -137,6 +137,21 @@ def gradient_l1(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (dx(prediction) - dx(target)).abs().mean() + (dy(prediction) - dy(target)).abs().mean()
 
 
+def missed_region_l1(
+    prediction: torch.Tensor, target: torch.Tensor, reference: torch.Tensor, threshold: float = 0.2, grow: int = 2
+) -> torch.Tensor:
+    """Mean absolute error of ``prediction`` on the pixels where ``reference`` misses ``target`` by > ``threshold``.
+
+    With the warped source as reference these are the pixels the editing net must draw (eyes closing, a mouth
+    opening): a few percent of the image, which whole-image losses barely see. Each pair's region (grown by
+    ``grow`` pixels) weighs as much as a whole image. Images in [0, 1]; ``reference`` only picks the pixels.
+    """
+    missed = ((target - reference).abs().amax(1, keepdim=True) > threshold).float()
+    missed = F.max_pool2d(missed, 2 * grow + 1, stride=1, padding=grow)
+    error = (prediction - target).abs().mean(1, keepdim=True)
+    return ((error * missed).sum((1, 2, 3)) / missed.sum((1, 2, 3)).clamp(min=1)).mean()
+
+
 class ReconstructionLoss(nn.Module):
     """Offline fallback: per pyramid level ``L1 + (1 - SSIM) + gradient L1`` (images in [0, 1], no weights)."""
 

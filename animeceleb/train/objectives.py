@@ -1,8 +1,9 @@
 """Training objectives: the model plus its losses in one module, so ``accelerate`` (DDP) wraps a single forward.
 
 Animo and PIRenderer (SPEC 7.2, 7.3): every pair is used in both directions, a weighted loss on the warped source,
-and from the generation stage on a weighted loss on the final image. FOMM (SPEC 7.4): the loss on the prediction
-plus keypoint equivariance under a random thin-plate-spline deformation of the driving frame.
+and from the generation stage on a weighted loss on the final image (optionally plus an L1 term where the warp
+misses the target, ``edit_region_weight``). FOMM (SPEC 7.4): the loss on the prediction plus keypoint equivariance
+under a random thin-plate-spline deformation of the driving frame.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from animeceleb.evaluate.reenact import reenact
 from animeceleb.models import FOMM, to_model_range
 from animeceleb.models.hub import HubModel
 from animeceleb.train.config import TrainConfig
+from animeceleb.train.losses import missed_region_l1
 
 Batch = dict[str, torch.Tensor]
 
@@ -45,6 +47,9 @@ class PoseObjective(nn.Module):
         if with_image:
             final = self.image_loss(outputs["image"], target, style_weight=self.config.style_weight)
             losses["final"] = self.config.final_weight * final
+            if self.config.edit_region_weight:
+                missed = missed_region_l1(outputs["image"], target, outputs["warp_image"])
+                losses["edit_region"] = self.config.edit_region_weight * missed
         losses["loss"] = sum(losses.values())
         return losses
 

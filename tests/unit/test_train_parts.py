@@ -12,8 +12,14 @@ from animeceleb.errors import CheckpointError, InputError
 from animeceleb.models import load_model
 from animeceleb.train import build_model
 from animeceleb.train.config import load_train_config, official_config
-from animeceleb.train.losses import PerceptualLoss, ReconstructionLoss, VGG19Features, build_image_loss
-from animeceleb.train.objectives import RandomTPS, swap_directions
+from animeceleb.train.losses import (
+    PerceptualLoss,
+    ReconstructionLoss,
+    VGG19Features,
+    build_image_loss,
+    missed_region_l1,
+)
+from animeceleb.train.objectives import PoseObjective, RandomTPS, swap_directions
 from tests.conftest import REPO_ROOT
 
 
@@ -90,6 +96,31 @@ def test_fallback_loss_is_zero_only_for_equal_images_and_has_gradients():
     value = loss(prediction, target)
     value.backward()
     assert float(value.detach()) > 0.5 and prediction.grad.abs().sum() > 0
+
+
+def test_missed_region_l1_scores_only_where_the_reference_misses_the_target():
+    target = torch.zeros(2, 3, 16, 16)
+    reference = target.clone()
+    reference[0, :, 4:8, 4:8] = 1.0  # pair 0: the warp missed a 4x4 patch (an eye it could not close)
+    prediction = torch.full_like(target, 0.5)  # wrong everywhere by 0.5
+    # pair 0: the 4x4 patch grown by 1 pixel is 6x6, where the error is 0.5; pair 1 has no missed pixel: 0
+    assert float(missed_region_l1(prediction, target, reference, grow=1)) == pytest.approx(0.25)
+    prediction[0, :, 3:9, 3:9] = 0.0  # right inside the region, still wrong outside it
+    assert float(missed_region_l1(prediction, target, reference, grow=1)) == 0.0
+
+
+def test_edit_region_term_joins_the_final_loss_when_weighted():
+    config = replace(official_config("animo"), edit_region_weight=3.0)
+    small = replace(config, preset="animo_compact", image_size=64, architecture={"image_size": 64})
+    model = build_model("animo", small)
+    objective = PoseObjective(model, ReconstructionLoss(2), config)
+    batch = {"source": torch.rand(1, 3, 64, 64), "driving": torch.rand(1, 3, 64, 64)}
+    batch |= {"source_pose": torch.zeros(1, 20), "driving_pose": torch.zeros(1, 20)}
+    with torch.no_grad():
+        losses = objective(batch, with_image=True)
+        assert "edit_region" not in objective(batch, with_image=False)
+    assert float(losses["edit_region"]) > 0
+    assert float(losses["loss"]) == pytest.approx(float(losses["warp"] + losses["final"] + losses["edit_region"]))
 
 
 def test_both_directions_of_each_pair():
