@@ -264,7 +264,8 @@ class FineDecoder(nn.Module):
             self.add_module(f"jump{i}", ConvNormAct(out_nc, out_nc, 3))
         self.final = FinalBlock(base_nc, image_nc)
 
-    def forward(self, features: list[torch.Tensor], z: torch.Tensor) -> torch.Tensor:
+    def top_features(self, features: list[torch.Tensor], z: torch.Tensor) -> torch.Tensor:
+        """The full-resolution features the final conv turns into the image."""
         x = features[-1]
         for i in reversed(range(self.layers)):
             x = self.get_submodule(f"res{i}")(x, z)
@@ -272,7 +273,10 @@ class FineDecoder(nn.Module):
             jump = self.get_submodule(f"jump{i}")(features[i])
             # in place when no gradient is recorded: one full-size allocation less per level (same values)
             x = jump + x if torch.is_grad_enabled() else jump.add_(x)
-        return self.final(x)
+        return x
+
+    def forward(self, features: list[torch.Tensor], z: torch.Tensor) -> torch.Tensor:
+        return self.final(self.top_features(features, z))
 
 
 class EditingNet(nn.Module):
@@ -280,6 +284,9 @@ class EditingNet(nn.Module):
 
     Two official variants (SPEC 3.4, 3.5): ``warp_features=True`` (Animo) encodes the source alone and warps every
     feature level with the flow; ``False`` (PIRenderer) encodes ``[source, warped source]`` and does not warp features.
+    ``blend`` (ours, not official) adds a 7x7 conv ``blend`` predicting a per-pixel mask ``a`` from the top features:
+    final = warped source + a * (generated - warped source), so what the warp gets right stays sharp and the net's
+    few full-resolution channels go to what it must draw (eyes closing, a mouth opening).
     """
 
     def __init__(
@@ -292,15 +299,23 @@ class EditingNet(nn.Module):
         num_res_blocks: int,
         adain_hidden: int,
         warp_features: bool,
+        blend: bool = False,
     ) -> None:
         super().__init__()
         self.warp_features = warp_features
         encoder_nc = image_nc if warp_features else 2 * image_nc
         self.encoder = FineEncoder(encoder_nc, base_nc, max_nc, layers)
         self.decoder = FineDecoder(image_nc, descriptor_nc, base_nc, max_nc, layers, num_res_blocks, adain_hidden)
+        self.blend = nn.Conv2d(base_nc, 1, 7, padding=3) if blend else None
 
-    def decode(self, features: list[torch.Tensor], grid: SamplingGrid, z: torch.Tensor) -> torch.Tensor:
+    def decode(
+        self, features: list[torch.Tensor], grid: SamplingGrid, z: torch.Tensor, warp_image: torch.Tensor
+    ) -> torch.Tensor:
         """Decode encoder features; in the Animo variant they are first warped with the sampling grid."""
         if self.warp_features:
             features = [warp(feature, grid) for feature in features]
-        return self.decoder(features, z)
+        top = self.decoder.top_features(features, z)
+        generated = self.decoder.final(top)
+        if self.blend is None:
+            return generated
+        return torch.lerp(warp_image, generated, torch.sigmoid(self.blend(top)))

@@ -32,6 +32,7 @@ class NetsConfig:
     edit_max_nc: int = 256
     edit_layers: int = 3
     edit_res_blocks: int = 2
+    edit_blend: bool = False  # ours, not official: blend the final image with the warped source (EditingNet doc)
     image_size: tuple[int, int] = (256, 256)  # (height, width) the weights were trained at
     input_range: tuple[float, float] = (0.0, 1.0)  # pixel range the weights expect (official: [0, 1], SPEC 0.2)
 
@@ -59,6 +60,7 @@ class NetsConfig:
             self.edit_res_blocks,
             self.adain_hidden,
             warp_features,
+            self.edit_blend,
         )
         return DomainRenderer(warping, editing)
 
@@ -103,7 +105,7 @@ class DomainRenderer(nn.Module):
             features = source.features
             if features is None:
                 features = self.editing_net.encoder(torch.cat([source.image, outputs["warp_image"]], dim=1))
-            outputs["fake_image"] = self.editing_net.decode(features, grid, z)
+            outputs["fake_image"] = self.editing_net.decode(features, grid, z, outputs["warp_image"])
         return outputs
 
     def forward(self, source: torch.Tensor, z: torch.Tensor) -> dict[str, torch.Tensor]:

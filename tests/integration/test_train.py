@@ -217,3 +217,11 @@ def test_init_weights_fine_tunes_a_trained_model_and_rejects_another_architectur
     wider = replace(fine_tune, architecture={**TINY_ANIMO["architecture"], "edit_base_nc": 8})
     with pytest.raises(InputError, match="different architecture.*edit_base_nc"):
         train("animo", wider, "synthetic", tmp_path / "c", progress=False)
+
+    # an architecture that only adds parts (the blend mask) keeps every trained tensor; the new conv starts fresh
+    blended = replace(fine_tune, architecture={**TINY_ANIMO["architecture"], "edit_blend": True})
+    grown = load_model(train("animo", blended, "synthetic", tmp_path / "d", progress=False)).state_dict()
+    added = sorted(set(grown) - set(start))
+    assert added == ["renderers.anime.editing_net.blend.bias", "renderers.anime.editing_net.blend.weight"]
+    for key, value in start.items():
+        torch.testing.assert_close(grown[key], value, rtol=0, atol=1e-9)

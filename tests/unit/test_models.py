@@ -57,6 +57,26 @@ def test_dead_residual_branch_has_weights_but_no_effect() -> None:
     torch.testing.assert_close(before, after, atol=0, rtol=0)
 
 
+def test_blend_mask_chooses_between_warped_source_and_generated_image() -> None:
+    plain = Animo(AnimoConfig(**TINY, domains=("anime",))).eval()
+    blended = Animo(AnimoConfig(**TINY, domains=("anime",), edit_blend=True)).eval()
+    missing, _ = blended.load_state_dict(plain.state_dict(), strict=False)
+    assert missing == ["renderers.anime.editing_net.blend.weight", "renderers.anime.editing_net.blend.bias"]
+    mask = blended.renderers["anime"].editing_net.blend
+    source, motion = torch.rand(2, 3, 64, 64), torch.randn(2, 70)
+    with torch.no_grad():
+        generated = plain(source, motion)["fake_image"]
+        mask.weight.zero_()
+        outputs = {}
+        for bias in (-40.0, 0.0, 40.0):  # mask 0, 1/2, 1
+            mask.bias.fill_(bias)
+            outputs[bias] = blended(source, motion)
+    warped = outputs[0.0]["warp_image"]
+    torch.testing.assert_close(outputs[-40.0]["fake_image"], warped)
+    torch.testing.assert_close(outputs[0.0]["fake_image"], (warped + generated) / 2)
+    torch.testing.assert_close(outputs[40.0]["fake_image"], generated)
+
+
 def test_unknown_domain() -> None:
     model = Animo(AnimoConfig(**TINY, domains=("anime",)))
     with pytest.raises(InputError, match="available: anime"):
