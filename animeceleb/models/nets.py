@@ -275,9 +275,6 @@ class FineDecoder(nn.Module):
             x = jump + x if torch.is_grad_enabled() else jump.add_(x)
         return x
 
-    def forward(self, features: list[torch.Tensor], z: torch.Tensor) -> torch.Tensor:
-        return self.final(self.top_features(features, z))
-
 
 class EditingNet(nn.Module):
     """Final image from the source, the flow and z.

@@ -7,6 +7,7 @@ image; SPEC 0.4) and what depends on the driving descriptor (``render``), so a v
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -18,6 +19,9 @@ from animeceleb.models.nets import EditingNet, MappingNet, WarpingNet
 @dataclass(frozen=True)
 class NetsConfig:
     """Sizes of MappingNet, WarpingNet and EditingNet (official defaults, SPEC 3); every field is read from shapes."""
+
+    # fields that, switched on, only add modules: a model with them off can start a model with them on (init_weights)
+    additive_fields: ClassVar[tuple[str, ...]] = ("edit_blend",)
 
     image_nc: int = 3  # image channels
     coeff_nc: int = 70  # motion vector length fed to the MappingNet

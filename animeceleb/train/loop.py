@@ -67,22 +67,21 @@ def build_model(kind: str, config: TrainConfig) -> HubModel:
 def load_initial_weights(model: HubModel, name_or_path: str) -> None:
     """Start ``model`` from the weights of a trained model (fine-tuning).
 
-    Every trained tensor must fit the new model; parts the new architecture adds (e.g. ``edit_blend``) start fresh.
+    The architectures must be the same, except that ``model`` may switch on fields that only add modules (the
+    config's ``additive_fields``, e.g. ``edit_blend``); those modules start fresh.
     """
     trained = load_model(name_or_path)
-    state, ours = trained.state_dict(), model.state_dict()
-    misfits = [key for key, value in state.items() if key not in ours or ours[key].shape != value.shape]
-    if misfits:
-        theirs, wanted = asdict(trained.config), asdict(model.config)
-        differ = sorted(key for key in wanted.keys() | theirs.keys() if wanted.get(key) != theirs.get(key))
+    theirs, ours = asdict(trained.config), asdict(model.config)
+    differ = sorted(key for key in ours.keys() | theirs.keys() if ours.get(key) != theirs.get(key))
+    added_parts = set(getattr(model.config, "additive_fields", ()))
+    if any(key not in added_parts or not ours[key] for key in differ):
         raise InputError(
             f"init_weights {name_or_path!r} is a different architecture (fields differ: {', '.join(differ)}); "
             "set preset/architecture in the training config to match its config.json"
         )
-    model.load_state_dict(state, strict=False)
-    added = sorted(set(ours) - set(state))
-    if added:
-        logger.info("init_weights: %d tensors new in this architecture start fresh: %s", len(added), ", ".join(added))
+    missing, _ = model.load_state_dict(trained.state_dict(), strict=False)
+    if missing:
+        logger.info("init_weights: %d new tensors start fresh: %s", len(missing), ", ".join(missing))
 
 
 def to_device(tensor: torch.Tensor, device: torch.device, memory_format: torch.memory_format) -> torch.Tensor:

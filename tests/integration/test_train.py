@@ -217,6 +217,9 @@ def test_init_weights_fine_tunes_a_trained_model_and_rejects_another_architectur
     wider = replace(fine_tune, architecture={**TINY_ANIMO["architecture"], "edit_base_nc": 8})
     with pytest.raises(InputError, match="different architecture.*edit_base_nc"):
         train("animo", wider, "synthetic", tmp_path / "c", progress=False)
+    other_range = replace(fine_tune, architecture={**TINY_ANIMO["architecture"], "input_range": (-1.0, 1.0)})
+    with pytest.raises(InputError, match="different architecture.*input_range"):  # same tensors, other pixels
+        train("animo", other_range, "synthetic", tmp_path / "e", progress=False)
 
     # an architecture that only adds parts (the blend mask) keeps every trained tensor; the new conv starts fresh
     blended = replace(fine_tune, architecture={**TINY_ANIMO["architecture"], "edit_blend": True})
