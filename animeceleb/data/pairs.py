@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from animeceleb.data.sampling import sample_poses
+from animeceleb.data.sampling import sample_poses, sample_strong_poses
 from animeceleb.data.synthetic import character_for, render
 from animeceleb.data.transforms import ColorJitter, composite_image_on_white, to_tensor
 from animeceleb.errors import InputError
@@ -137,7 +137,9 @@ class SyntheticPairs(_EpochSeeded):
     """Same-character (source, driving) pairs rendered on the fly by `animeceleb.data.synthetic`.
 
     Item ``k`` shows character ``k % num_identities`` of ``seed`` (the same characters as
-    ``render-synthetic --seed``) in two poses drawn like the dataset's; ``length`` items make one epoch.
+    ``render-synthetic --seed``) in two poses drawn like the dataset's; ``length`` items make one epoch. With
+    ``strong_expressions`` > 0, that fraction of the items drives the character to a strong expression instead
+    (``sample_strong_poses``): closed eyes and open mouths, rare in the dataset-like poses.
     """
 
     def __init__(
@@ -148,14 +150,16 @@ class SyntheticPairs(_EpochSeeded):
         size: int = 256,
         seed: int = 0,
         use_jitter: bool = False,
+        strong_expressions: float = 0.0,
     ) -> None:
         super().__init__(seed)
-        if num_identities < 1 or size < 16:
-            raise InputError("num_identities must be at least 1 and size at least 16")
+        if num_identities < 1 or size < 16 or not 0 <= strong_expressions <= 1:
+            raise InputError("num_identities must be at least 1, size at least 16 and strong_expressions in [0, 1]")
         self.num_identities = num_identities
         self.length = num_identities if length is None else length
         self.size = size
         self.use_jitter = use_jitter
+        self.strong_expressions = strong_expressions
 
     def __len__(self) -> int:
         return self.length
@@ -165,5 +169,7 @@ class SyntheticPairs(_EpochSeeded):
         identity = index % self.num_identities
         character = character_for(self.seed, identity)
         poses = sample_poses(rng, 2)
+        if self.strong_expressions and rng.random() < self.strong_expressions:  # no draw when off: same stream
+            poses[1] = sample_strong_poses(rng, 1)[0]
         source, driving = (Image.fromarray(render(character, pose, self.size)) for pose in poses)
         return make_pair_item(source, driving, poses[0], poses[1], identity, rng, use_jitter=self.use_jitter)

@@ -4,6 +4,9 @@ The recipe, as this project reads SPEC 0.3: each semantic group (eyes, brows, mo
 and then sets one of its morphs to a uniform weight (optionally a second eye morph too, e.g. a wink on half-lidded
 eyes); each head angle is uniform in +-ANGLE_RANGE degrees. Every pose uses a fixed number of draws, so the first
 ``k`` poses of a generator do not depend on how many are asked for: asking for more frames later extends a run.
+
+``sample_strong_poses`` draws the rare end of that distribution on purpose (closed eyes, wide-open mouths), for
+training that must learn to draw them.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ _GROUPS = ("eyes", "brows", "mouth")
 _EYE_PAIR_DRAWS = slice(9, 12)
 _ANGLE_DRAWS = slice(12, 15)
 _DRAWS = 15
+STRONG_WEIGHT = 0.5  # strong poses: every morph they set is at least this
+_BOTH_EYES_DRAW = _DRAWS  # strong poses: one extra draw decides whether both eyes close together
 
 
 def sample_poses(
@@ -40,19 +45,45 @@ def sample_poses(
     unknown = sorted(set(morphs) - set(MORPH_NAMES))
     if n < 0 or unknown:
         raise InputError(f"expected n >= 0 and morph names from {', '.join(MORPH_NAMES)}; got n={n}, {unknown}")
-    allowed = set(morphs)
     draws = rng.random((n, _DRAWS))  # row-major: row i is the same whatever n is
-    poses = np.zeros((n, POSE_DIM))
+    poses = _poses_from_draws(draws, set(morphs), GROUP_PROBABILITY, 0.0, eye_pairs)
+    return (np.round(poses, DECIMALS) + 0.0).astype(np.float32)  # + 0.0 turns -0.0 into 0.0
+
+
+def sample_strong_poses(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Draw ``n`` poses (n, 20) float32 with a strong expression: every group set, each morph at >= STRONG_WEIGHT.
+
+    Half of them close both eyes together (at one weight, no other eye morph), which the dataset-like poses almost
+    never do; angles are drawn as in ``sample_poses``. Pose ``i`` depends only on the generator's state and ``i``.
+    """
+    if n < 0:
+        raise InputError(f"expected n >= 0; got {n}")
+    draws = rng.random((n, _DRAWS + 1))
+    poses = _poses_from_draws(draws[:, :_DRAWS], set(MORPH_NAMES), 1.0, STRONG_WEIGHT, True)
+    both = draws[:, _BOTH_EYES_DRAW] < 0.5
+    eyes = [pose_index(name) for name in POSE_GROUPS["eyes"]]
+    poses[np.ix_(both, eyes)] = 0.0  # closed eyes alone, not mixed with another eye shape
+    closed = STRONG_WEIGHT + (1 - STRONG_WEIGHT) * draws[both, 2]  # the eye group's weight draw
+    poses[both, pose_index("eye_close_left")] = poses[both, pose_index("eye_close_right")] = closed
+    return (np.round(poses, DECIMALS) + 0.0).astype(np.float32)
+
+
+def _poses_from_draws(
+    draws: np.ndarray, allowed: set[str], group_probability: float, min_weight: float, eye_pairs: bool
+) -> np.ndarray:
+    """Poses (n, 20) from uniform draws (n, _DRAWS): morph weights in [min_weight, 1], angles in +-ANGLE_RANGE."""
+    poses = np.zeros((len(draws), POSE_DIM))
     for number, group in enumerate(_GROUPS):
         columns = np.array([pose_index(name) for name in POSE_GROUPS[group] if name in allowed], dtype=int)
         active, choice, weight = draws[:, 3 * number : 3 * number + 3].T
-        active = active < GROUP_PROBABILITY
-        _set_morph(poses, columns, active, choice, weight)
+        active = active < group_probability
+        _set_morph(poses, columns, active, choice, min_weight + (1 - min_weight) * weight)
         if group == "eyes" and eye_pairs:
             pair, choice, weight = draws[:, _EYE_PAIR_DRAWS].T
-            _set_morph(poses, columns, active & (pair < EYE_PAIR_PROBABILITY), choice, weight)
+            pair_active = active & (pair < EYE_PAIR_PROBABILITY)
+            _set_morph(poses, columns, pair_active, choice, min_weight + (1 - min_weight) * weight)
     poses[:, ANGLES] = (2 * draws[:, _ANGLE_DRAWS] - 1) * ANGLE_RANGE
-    return (np.round(poses, DECIMALS) + 0.0).astype(np.float32)  # + 0.0 turns -0.0 into 0.0
+    return poses
 
 
 def _set_morph(

@@ -24,12 +24,14 @@ def open_pairs(
     use_jitter: bool = False,
     use_time_flip: bool = False,
     num_repeats: int = 1,
+    strong_expressions: float = 0.0,
 ) -> torch.utils.data.Dataset:
     """Pairs of ``split`` ("train" or "test") from ``data``; each item is a dict of source/driving images and poses.
 
     For ``synthetic`` the train split renders ``num_identities`` characters of ``seed`` and the test split characters
     of ``SYNTHETIC_TEST_SEED`` (``length`` items, one character each); otherwise ``data`` goes to ``load_animeceleb``
-    and ``size``/``length`` are unused (the stored images and one pair per identity and repeat).
+    and ``size``/``length`` are unused (the stored images and one pair per identity and repeat). Only synthetic
+    pairs can be driven to ``strong_expressions`` (see ``SyntheticPairs``).
     """
     if split not in ("train", "test"):
         raise InputError(f"unknown split {split!r}; choose train or test")
@@ -38,7 +40,16 @@ def open_pairs(
             raise InputError(f"seed {SYNTHETIC_TEST_SEED} is reserved for the synthetic test characters")
         if split == "test":
             seed, num_identities = SYNTHETIC_TEST_SEED, length or num_identities
-        return SyntheticPairs(num_identities=num_identities, length=length, size=size, seed=seed, use_jitter=use_jitter)
+        return SyntheticPairs(
+            num_identities=num_identities,
+            length=length,
+            size=size,
+            seed=seed,
+            use_jitter=use_jitter,
+            strong_expressions=strong_expressions,
+        )
+    if strong_expressions:
+        raise InputError("strong_expressions draws new poses, so it works with synthetic data only; set it to 0")
     dataset = load_animeceleb(data, split=split)
     return AnimeCelebPairs(
         dataset, seed=seed, num_repeats=num_repeats, use_jitter=use_jitter, use_time_flip=use_time_flip

@@ -38,7 +38,19 @@ logger = logging.getLogger(__name__)
 
 FAMILIES = {"animo": "animo", "pirender": "pirenderer", "fomm": "fomm"}  # CLI kind -> model family
 LOG_FILE = "log.csv"
-LOG_COLUMNS = ("step", "epoch", "stage", "lr", "loss", "warp", "final", "edit_region", "equivariance", "wall_seconds")
+LOG_COLUMNS = (
+    "step",
+    "epoch",
+    "stage",
+    "lr",
+    "loss",
+    "warp",
+    "final",
+    "edit_region",
+    "generated_region",
+    "equivariance",
+    "wall_seconds",
+)
 
 
 def build_model(kind: str, config: TrainConfig) -> HubModel:
@@ -134,6 +146,7 @@ def training_pairs(kind: str, data: str, config: TrainConfig, total_pairs: int) 
             length=total_pairs,
             num_identities=config.num_identities,
             use_jitter=config.use_jitter,
+            strong_expressions=config.strong_expressions,
         )
     return open_pairs(
         data,
@@ -142,6 +155,7 @@ def training_pairs(kind: str, data: str, config: TrainConfig, total_pairs: int) 
         use_jitter=config.use_jitter,
         use_time_flip=kind == "fomm",  # SPEC 6.5
         num_repeats=OFFICIAL_REPEATS,
+        strong_expressions=config.strong_expressions,
     )
 
 

@@ -19,6 +19,7 @@ from animeceleb.data import (
     load_animeceleb,
 )
 from animeceleb.errors import InputError
+from animeceleb.evaluate.datasets import open_pairs
 from animeceleb.pose import POSE_NAMES
 
 # identity -> (cluster, folder, frames). Official split: 0 and 1 are train ids, 9 a test id, 17 in neither list.
@@ -275,6 +276,28 @@ def test_synthetic_pairs_have_the_same_format() -> None:
     assert float(batch["source"].min()) >= 0 and float(batch["driving"].max()) <= 1
     assert torch.equal(pairs[4]["source"], pairs[4]["source"])
     assert not torch.equal(pairs[4]["source"], pairs[4]["driving"])
+
+
+def test_strong_expressions_redraw_a_fraction_of_the_driving_poses() -> None:
+    plain = SyntheticPairs(num_identities=5, length=40, size=32, seed=1)
+    strong = SyntheticPairs(num_identities=5, length=40, size=32, seed=1, strong_expressions=0.5)
+    assert torch.equal(SyntheticPairs(num_identities=5, length=40, size=32, seed=1)[3]["driving"], plain[3]["driving"])
+    redrawn = 0
+    for index in range(len(plain)):
+        ours, theirs = strong[index], plain[index]
+        assert torch.equal(ours["source_pose"], theirs["source_pose"])  # the source pose is drawn as before
+        if not torch.equal(ours["driving_pose"], theirs["driving_pose"]):
+            redrawn += 1
+            assert ours["driving_pose"][:17][ours["driving_pose"][:17] > 0].min() >= 0.5
+            assert not torch.equal(ours["driving"], theirs["driving"])  # rendered in the new pose
+    assert 10 < redrawn < 30
+    with pytest.raises(InputError, match="strong_expressions"):
+        SyntheticPairs(strong_expressions=1.5)
+
+
+def test_strong_expressions_need_synthetic_data(root: Path) -> None:
+    with pytest.raises(InputError, match="synthetic data only"):
+        open_pairs(str(root), "train", strong_expressions=0.3)
 
 
 def test_animo_sampling_never_draws_the_last_identity(root: Path) -> None:

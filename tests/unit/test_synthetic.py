@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
-from animeceleb.data.sampling import sample_poses
+from animeceleb.data.sampling import STRONG_WEIGHT, sample_poses, sample_strong_poses
 from animeceleb.data.synthetic import (
     NAMED_POSES,
     PARTS,
@@ -181,6 +181,22 @@ def test_sample_poses_like_the_dataset() -> None:
     assert (morphs > 0).sum(axis=1).max() <= 4  # sparse: at most two eye morphs, one brow, one mouth
     assert 0.03 < (morphs == 0).all(axis=1).mean() < 0.12  # no group active: 0.4 ** 3
     assert (morphs > 0).any(axis=0).all()  # every morph occurs
+
+
+def test_strong_poses_close_both_eyes_and_set_every_group() -> None:
+    poses = sample_strong_poses(np.random.default_rng(0), 2000)
+    assert np.array_equal(poses[:50], sample_strong_poses(np.random.default_rng(0), 50))  # extends like sample_poses
+    morphs, angles = poses[:, :17], poses[:, 17:]
+    assert np.abs(angles).max() <= ANGLE_RANGE and morphs.max() <= 1
+    assert morphs[morphs > 0].min() >= STRONG_WEIGHT
+    for group in ("eyes", "brows", "mouth"):  # every group shows an expression
+        columns = [MORPH_NAMES.index(name) for name in POSE_GROUPS[group]]
+        assert (morphs[:, columns] > 0).any(axis=1).all()
+    both_closed = (morphs[:, 0] > 0) & (morphs[:, 0] == morphs[:, 1])
+    assert 0.45 < both_closed.mean() < 0.55  # versus ~0.2% of the dataset-like poses
+    assert (morphs[both_closed, 2:5] == 0).all()  # closed eyes are not mixed with another eye shape
+    dataset_like = sample_poses(np.random.default_rng(0), 2000)
+    assert (dataset_like[:, [0, 1]].min(axis=1) >= STRONG_WEIGHT).mean() < 0.02
 
 
 def test_bad_arguments() -> None:
