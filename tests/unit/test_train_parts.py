@@ -191,7 +191,7 @@ def test_identity_flow_init_starts_from_copying_the_source():
         assert bool((flow == 0).all()) == flow_is_zero
 
 
-LAST_STAGES = ("animeceleb-compact-expressions.yaml", "pirenderer-compact-finetune.yaml")  # build the shipped models
+LAST_STAGES = ("animeceleb-compact-strong.yaml", "pirenderer-compact-strong.yaml")  # build the shipped models
 
 
 @pytest.mark.parametrize("path", sorted((REPO_ROOT / "configs").glob("*.yaml")), ids=lambda path: path.stem)
