@@ -307,14 +307,12 @@ class EditingNet(nn.Module):
 
     def decode(
         self, features: list[torch.Tensor], grid: SamplingGrid, z: torch.Tensor, warp_image: torch.Tensor
-    ) -> dict[str, torch.Tensor]:
-        """``fake_image`` from encoder features (in the Animo variant first warped with the sampling grid); with
-        ``blend`` also ``generated_image``, the net's own drawing before the mask mixes in the warped source."""
+    ) -> torch.Tensor:
+        """Decode encoder features; in the Animo variant they are first warped with the sampling grid."""
         if self.warp_features:
             features = [warp(feature, grid) for feature in features]
         top = self.decoder.top_features(features, z)
         generated = self.decoder.final(top)
         if self.blend is None:
-            return {"fake_image": generated}
-        final = torch.lerp(warp_image, generated, torch.sigmoid(self.blend(top)))
-        return {"fake_image": final, "generated_image": generated}
+            return generated
+        return torch.lerp(warp_image, generated, torch.sigmoid(self.blend(top)))

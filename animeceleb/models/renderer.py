@@ -109,7 +109,7 @@ class DomainRenderer(nn.Module):
             features = source.features
             if features is None:
                 features = self.editing_net.encoder(torch.cat([source.image, outputs["warp_image"]], dim=1))
-            outputs.update(self.editing_net.decode(features, grid, z, outputs["warp_image"]))
+            outputs["fake_image"] = self.editing_net.decode(features, grid, z, outputs["warp_image"])
         return outputs
 
     def forward(self, source: torch.Tensor, z: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -41,7 +41,6 @@ class TrainConfig:
     final_weight: float = 4.0  # loss on the final image
     style_weight: float = 250.0  # Gram-matrix style term of the final loss (perceptual loss only)
     edit_region_weight: float = 0.0  # L1 of the final image where the warp misses the target (0 = official recipe)
-    generated_region_weight: float = 0.0  # the same L1 on the editing net's image before the blend mask (edit_blend)
     perceptual_weights: str = ""  # VGG19 safetensors file or Hub id; "" = offline fallback loss (see losses.py)
     loss_scales: int = 4  # image pyramid levels of the perceptual and fallback losses
     equivariance_weight: float = 10.0  # FOMM only: keypoint value and Jacobian equivariance terms
@@ -63,10 +62,9 @@ class TrainConfig:
         object.__setattr__(self, "lr_milestones", tuple(self.lr_milestones))
         positive = ("batch_size", "epochs", "checkpoint_every", "log_every", "loss_scales", "image_size")
         bad = [name for name in positive if getattr(self, name) < 1]
-        weights = (self.edit_region_weight, self.generated_region_weight)
-        scalars_ok = min(self.warp_epochs, self.epoch_steps, *weights) >= 0 and self.lr > 0
+        scalars_ok = min(self.warp_epochs, self.epoch_steps, self.edit_region_weight) >= 0 and self.lr > 0
         if bad or not scalars_ok or not 0 <= self.strong_expressions <= 1:
-            named = ", ".join(bad) or "warp_epochs/epoch_steps/region weights/lr/strong_expressions"
+            named = ", ".join(bad) or "warp_epochs/epoch_steps/edit_region_weight/lr/strong_expressions"
             raise InputError(f"invalid training config: {named} out of range")
 
     @property

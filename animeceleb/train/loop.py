@@ -38,19 +38,7 @@ logger = logging.getLogger(__name__)
 
 FAMILIES = {"animo": "animo", "pirender": "pirenderer", "fomm": "fomm"}  # CLI kind -> model family
 LOG_FILE = "log.csv"
-LOG_COLUMNS = (
-    "step",
-    "epoch",
-    "stage",
-    "lr",
-    "loss",
-    "warp",
-    "final",
-    "edit_region",
-    "generated_region",
-    "equivariance",
-    "wall_seconds",
-)
+LOG_COLUMNS = ("step", "epoch", "stage", "lr", "loss", "warp", "final", "edit_region", "equivariance", "wall_seconds")
 
 
 def build_model(kind: str, config: TrainConfig) -> HubModel:

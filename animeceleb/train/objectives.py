@@ -2,8 +2,7 @@
 
 Animo and PIRenderer (SPEC 7.2, 7.3): every pair is used in both directions, a weighted loss on the warped source,
 and from the generation stage on a weighted loss on the final image (optionally plus an L1 term where the warp
-misses the target, ``edit_region_weight``, and on the editing net's image before the blend mask,
-``generated_region_weight``). FOMM (SPEC 7.4): the loss on the prediction plus keypoint equivariance
+misses the target, ``edit_region_weight``). FOMM (SPEC 7.4): the loss on the prediction plus keypoint equivariance
 under a random thin-plate-spline deformation of the driving frame.
 """
 
@@ -13,7 +12,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from animeceleb.errors import InputError
 from animeceleb.evaluate.reenact import reenact
 from animeceleb.models import FOMM, to_model_range
 from animeceleb.models.hub import HubModel
@@ -52,18 +50,8 @@ class PoseObjective(nn.Module):
             if self.config.edit_region_weight:
                 missed = missed_region_l1(outputs["image"], target, outputs["warp_image"])
                 losses["edit_region"] = self.config.edit_region_weight * missed
-            if self.config.generated_region_weight:
-                generated_missed = self._generated_missed(outputs, target)
-                losses["generated_region"] = self.config.generated_region_weight * generated_missed
         losses["loss"] = sum(losses.values())
         return losses
-
-    @staticmethod
-    def _generated_missed(outputs: dict[str, torch.Tensor], target: torch.Tensor) -> torch.Tensor:
-        """``missed_region_l1`` of the editing net's image before the blend mask, which may hide it there."""
-        if "generated_image" not in outputs:
-            raise InputError("generated_region_weight needs a model with edit_blend switched on (architecture)")
-        return missed_region_l1(outputs["generated_image"], target, outputs["warp_image"])
 
 
 class RandomTPS:

@@ -123,25 +123,6 @@ def test_edit_region_term_joins_the_final_loss_when_weighted():
     assert float(losses["loss"]) == pytest.approx(float(losses["warp"] + losses["final"] + losses["edit_region"]))
 
 
-def test_generated_region_term_scores_the_image_before_the_blend_mask():
-    config = replace(official_config("animo"), generated_region_weight=2.0)
-    tiny = {"preset": "animo_compact", "image_size": 64}
-    blended = replace(config, **tiny, architecture={"image_size": 64, "edit_blend": True})
-    objective = PoseObjective(build_model("animo", blended), ReconstructionLoss(2), config)
-    batch = {"source": torch.rand(1, 3, 64, 64), "driving": torch.rand(1, 3, 64, 64)}
-    batch |= {"source_pose": torch.zeros(1, 20), "driving_pose": torch.zeros(1, 20)}
-    mask = objective.model.renderers["anime"].editing_net.blend
-    with torch.no_grad():
-        mask.weight.zero_()
-        mask.bias.fill_(-40.0)  # the final image is the warped source: the edit-region term cannot see the net
-        losses = objective(batch, with_image=True)
-    assert float(losses["generated_region"]) > 0
-    assert float(losses["loss"]) == pytest.approx(float(losses["warp"] + losses["final"] + losses["generated_region"]))
-    plain = replace(config, **tiny, architecture={"image_size": 64})
-    with pytest.raises(InputError, match="edit_blend"):
-        PoseObjective(build_model("animo", plain), ReconstructionLoss(2), config)(batch, with_image=True)
-
-
 def test_strong_expressions_must_be_a_fraction():
     with pytest.raises(InputError, match="strong_expressions"):
         replace(official_config("animo"), strong_expressions=1.5)
