@@ -144,7 +144,8 @@ def missed_region_l1(
 
     With the warped source as reference these are the pixels the editing net must draw (eyes closing, a mouth
     opening): a few percent of the image, which whole-image losses barely see. Each pair's region (grown by
-    ``grow`` pixels) weighs as much as a whole image. Images in [0, 1]; ``reference`` only picks the pixels.
+    ``grow`` pixels) weighs as much as a whole image. ``threshold`` is in the images' pixel units (the objective
+    passes the model's ``input_range``, [0, 1] for every shipped model); ``reference`` only picks the pixels.
     """
     missed = ((target - reference).abs().amax(1, keepdim=True) > threshold).float()
     missed = F.max_pool2d(missed, 2 * grow + 1, stride=1, padding=grow)
