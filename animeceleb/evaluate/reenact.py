@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
-from animeceleb.models import FOMM, Animo, to_model_range
+from animeceleb.models import FOMM, Animo, from_model_range, to_model_range
 from animeceleb.models.hub import HubModel
 from animeceleb.pose import pose_to_motion
 
@@ -40,3 +41,14 @@ def reenact(
     if with_image:
         outputs["image"] = outputs["fake_image"]
     return outputs
+
+
+@torch.no_grad()
+def predict(model: HubModel, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The model's reenactment of a batch (``source``, ``driving``, ``driving_pose``) as [0, 1] images at its size."""
+    device = next(model.parameters()).device
+    outputs = reenact(model, batch["source"].to(device), batch["driving"].to(device), batch["driving_pose"].to(device))
+    image = from_model_range(outputs["image"], model.config.input_range).float().cpu()
+    if image.shape[-2:] != batch["driving"].shape[-2:]:
+        image = F.interpolate(image, size=batch["driving"].shape[-2:], mode="bilinear", antialias=True).clamp(0, 1)
+    return image

@@ -4,7 +4,8 @@ Each test pair is reenacted (the source animated toward the driving pose, or the
 with the driving frame: L1, PSNR and SSIM per image, averaged. "copy_source" scores the source itself as the
 prediction, the score of a model that does nothing. Writes ``report.json`` and ``grid.png`` (source | driving
 ground truth | each model), and for synthetic data ``sweep_<model>.png``: unseen characters driven from the neutral
-pose to single expressions and head turns, ground truth beside the model's output.
+pose to single expressions and head turns, ground truth beside the model's output, and the expression scores
+(``synthetic_checks``): how much of closed eyes, an open mouth and a smile each model draws.
 """
 
 from __future__ import annotations
@@ -18,18 +19,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from animeceleb.data import SyntheticCharacter, render
-from animeceleb.data.synthetic import character_for
 from animeceleb.errors import InputError
-from animeceleb.evaluate.datasets import SYNTHETIC, SYNTHETIC_TEST_SEED, open_pairs
+from animeceleb.evaluate.datasets import SYNTHETIC, open_pairs
 from animeceleb.evaluate.grid import save_grid
 from animeceleb.evaluate.metrics import MeanMetrics
-from animeceleb.evaluate.reenact import reenact
-from animeceleb.models import FOMM, from_model_range, load_model
+from animeceleb.evaluate.reenact import predict
+from animeceleb.evaluate.synthetic_checks import expression_scores, write_sweep
+from animeceleb.models import FOMM, load_model
 from animeceleb.models.hub import HubModel
-from animeceleb.pose import ANGLES, MORPHS, Pose
+from animeceleb.pose import ANGLES, MORPHS
 
 logger = logging.getLogger(__name__)
 
@@ -39,16 +38,6 @@ GRID_FILE = "grid.png"
 # A pair counts as a real pose change when an angle moves this much or a morph weight changes this much.
 MIN_ANGLE_CHANGE = 5.0
 MIN_MORPH_CHANGE = 0.3
-SWEEP_POSES: dict[str, Pose] = {
-    "eyes closed": Pose.neutral().replace(eye_close_left=1.0, eye_close_right=1.0),
-    "mouth open": Pose.neutral().replace(mouth_a=1.0),
-    "smile": Pose.neutral().replace(eyes_smile=1.0, mouth_smile=1.0),
-    "yaw +20": Pose.neutral().replace(head_yaw=20.0),
-    "yaw -20": Pose.neutral().replace(head_yaw=-20.0),
-    "pitch +15": Pose.neutral().replace(head_pitch=15.0),
-    "roll +15": Pose.neutral().replace(head_roll=15.0),
-}
-SWEEP_TILE = 128  # pixels per tile in the sweep grids
 
 
 @dataclass
@@ -92,40 +81,6 @@ def select_pairs(dataset: torch.utils.data.Dataset, count: int) -> list[dict]:
     return pairs
 
 
-@torch.no_grad()
-def predict(model: HubModel, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    """The model's reenactment of a batch as [0, 1] images at the batch's size."""
-    device = next(model.parameters()).device
-    outputs = reenact(model, batch["source"].to(device), batch["driving"].to(device), batch["driving_pose"].to(device))
-    image = from_model_range(outputs["image"], model.config.input_range).float().cpu()
-    if image.shape[-2:] != batch["driving"].shape[-2:]:
-        image = F.interpolate(image, size=batch["driving"].shape[-2:], mode="bilinear", antialias=True).clamp(0, 1)
-    return image
-
-
-def _resize(images: torch.Tensor, size: int) -> torch.Tensor:
-    return F.interpolate(images, size=(size, size), mode="bilinear", antialias=True).clamp(0, 1)
-
-
-def _render_tensor(character: SyntheticCharacter, pose: Pose, size: int) -> torch.Tensor:
-    return torch.from_numpy(render(character, pose, size)).permute(2, 0, 1)[None].float() / 255
-
-
-@torch.no_grad()
-def write_sweep(model: NamedModel, rows: int, size: int, path: Path) -> None:
-    """Unseen synthetic characters from neutral to each ``SWEEP_POSES`` pose: ground truth beside the model."""
-    characters = [character_for(SYNTHETIC_TEST_SEED, 100_000 + row) for row in range(rows)]
-    sources = torch.cat([_render_tensor(character, Pose.neutral(), size) for character in characters])
-    columns, titles = [_resize(sources, SWEEP_TILE)], ["source"]
-    for name, pose in SWEEP_POSES.items():
-        truth = torch.cat([_render_tensor(character, pose, size) for character in characters])
-        poses = torch.from_numpy(np.repeat(pose.to_array()[None], rows, axis=0))
-        output = predict(model.model, {"source": sources, "driving": truth, "driving_pose": poses})
-        columns += [_resize(truth, SWEEP_TILE), _resize(output, SWEEP_TILE)]
-        titles += [name, "model"]
-    save_grid(path, columns, titles)
-
-
 def evaluate(
     model_paths: Sequence[str],
     data: str,
@@ -166,10 +121,12 @@ def evaluate(
     out_dir.mkdir(parents=True, exist_ok=True)
     columns = [torch.cat(parts)[:grid_rows] for parts in zip(*grid_columns, strict=True)]
     save_grid(out_dir / GRID_FILE, columns, ["source", "driving (GT)", *(item.name for item in models)])
+    expressions = {}
     if data == SYNTHETIC:
         for item in models:
+            expressions[item.name] = expression_scores(item.model, size, batch_size=batch_size)
             if not isinstance(item.model, FOMM):
-                write_sweep(item, grid_rows, size, out_dir / f"sweep_{item.name}.png")
+                write_sweep(item.model, grid_rows, size, out_dir / f"sweep_{item.name}.png")
 
     metrics = {name: score.means() for name, score in scores.items()}
     change = torch.cat(pose_change)
@@ -194,6 +151,7 @@ def evaluate(
         "l1_vs_copy_source": {
             item.name: metrics[item.name]["l1"] / max(metrics[COPY_SOURCE]["l1"], 1e-12) for item in models
         },
+        "expressions_vs_copy_source": expressions,
         "grid": GRID_FILE,
         "seconds": round(time.monotonic() - started, 1),
     }

@@ -12,7 +12,8 @@ from PIL import Image
 from animeceleb.evaluate import evaluate
 from animeceleb.evaluate.grid import GAP, HEADER
 from animeceleb.evaluate.metrics import image_metrics
-from animeceleb.evaluate.run import COPY_SOURCE, SWEEP_POSES, SWEEP_TILE, is_pose_change
+from animeceleb.evaluate.run import COPY_SOURCE, is_pose_change
+from animeceleb.evaluate.synthetic_checks import EXPRESSIONS, SWEEP_POSES, SWEEP_TILE, changed_region_l1
 from animeceleb.models import FOMM, Animo, AnimoConfig, FOMMConfig, PIRenderer, PIRendererConfig
 from tests.helpers import run_cli
 
@@ -71,6 +72,9 @@ def test_report_has_every_key_and_the_grids_every_column(model_dirs, tmp_path):
     sweep = np.asarray(Image.open(tmp_path / "sweep_animo.png"))
     assert sweep.shape[1] == (1 + 2 * len(SWEEP_POSES)) * (SWEEP_TILE + GAP) - GAP
     assert (tmp_path / "sweep_pirender.png").is_file() and not (tmp_path / "sweep_fomm.png").exists()
+    scores = saved["expressions_vs_copy_source"]
+    assert set(scores) == set(model_dirs) and all(set(values) == set(EXPRESSIONS) for values in scores.values())
+    assert all(0 < score < 10 for values in scores.values() for score in values.values())
 
 
 def test_cli_prints_the_metrics(model_dirs, tmp_path):
@@ -89,6 +93,20 @@ def test_metrics_of_a_perfect_and_a_wrong_prediction():
     assert perfect["l1"].tolist() == [0.0, 0.0] and perfect["ssim"].min() > 0.999 and perfect["psnr"].min() > 60
     wrong = image_metrics(1 - target, target)
     assert wrong["l1"].min() > 0.2 and wrong["ssim"].max() < 0.5
+
+
+def test_changed_region_l1_counts_only_the_pixels_that_change():
+    source = torch.zeros(1, 3, 16, 16)
+    truth = source.clone()
+    truth[..., 4:8, 4:8] = 0.6  # the change: 16 pixels
+    assert changed_region_l1(truth, truth, source) == 0
+    assert changed_region_l1(source, truth, source) == pytest.approx(0.6)
+    half_drawn = truth.clone()
+    half_drawn[..., 4:6, 4:8] = 0.0
+    elsewhere_wrong = truth.clone()
+    elsewhere_wrong[..., 12:, 12:] = 1.0  # outside the change: not scored
+    assert changed_region_l1(half_drawn, truth, source) == pytest.approx(0.3)
+    assert changed_region_l1(elsewhere_wrong, truth, source) == 0
 
 
 def test_pose_change_needs_a_visible_difference():
