@@ -98,5 +98,6 @@ def expression_scores(model: HubModel, size: int, rows: int = EXPRESSION_ROWS, b
             for start in range(0, rows, batch_size)
         ]
         output = torch.cat([predict(model, batch) for batch in batches])
-        scores[name] = changed_region_l1(output, truth, sources) / changed_region_l1(sources, truth, sources)
+        copy_error = changed_region_l1(sources, truth, sources)
+        scores[name] = changed_region_l1(output, truth, sources) / max(copy_error, 1e-12)
     return scores
