@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from animeceleb.data import SyntheticCharacter, render
 from animeceleb.data.synthetic import character_for
+from animeceleb.data.transforms import to_tensor
 from animeceleb.evaluate.datasets import SYNTHETIC_TEST_SEED
 from animeceleb.evaluate.grid import save_grid
 from animeceleb.evaluate.reenact import predict
@@ -42,9 +43,10 @@ _EXPRESSION_ANGLE = 10.0  # the characters' fixed head angles are uniform in +-t
 
 
 def _render_batch(characters: list[SyntheticCharacter], poses: list[np.ndarray], size: int) -> torch.Tensor:
-    """(N, 3, size, size) images in [0, 1] of each character in its pose."""
-    images = np.stack([render(character, pose, size) for character, pose in zip(characters, poses, strict=True)])
-    return torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255
+    """(N, 3, size, size) images in [0, 1] of each character in its pose, converted as the training pairs are."""
+    return torch.stack(
+        [to_tensor(render(character, pose, size)) for character, pose in zip(characters, poses, strict=True)]
+    )
 
 
 def _resize(images: torch.Tensor, size: int) -> torch.Tensor:
