@@ -12,16 +12,18 @@ Sampling is reproducible: item ``i`` of epoch ``e`` depends only on ``(seed, e, 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import datasets
 import numpy as np
 import torch
 from PIL import Image
 
-from animeceleb.data.sampling import sample_poses, sample_strong_poses
+from animeceleb.data.sampling import change_expression, sample_poses, sample_strong_poses
 from animeceleb.data.synthetic import character_for, render
 from animeceleb.data.transforms import ColorJitter, composite_image_on_white, to_tensor
 from animeceleb.errors import InputError
-from animeceleb.pose import POSE_NAMES
+from animeceleb.pose import MORPH_NAMES, POSE_DIM, POSE_NAMES
 
 
 def make_pair_item(
@@ -139,7 +141,9 @@ class SyntheticPairs(_EpochSeeded):
     Item ``k`` shows character ``k % num_identities`` of ``seed`` (the same characters as
     ``render-synthetic --seed``) in two poses drawn like the dataset's; ``length`` items make one epoch. With
     ``strong_expressions`` > 0, that fraction of the items drives the character to a strong expression instead
-    (``sample_strong_poses``): closed eyes and open mouths, rare in the dataset-like poses.
+    (``sample_strong_poses``): closed eyes and open mouths, rare in the dataset-like poses. With
+    ``expression_changes`` > 0, that fraction keeps the head still and changes one morph of ``expression_morphs``
+    (default: any) to a strong weight (``change_expression``), so the pair shows that expression change alone.
     """
 
     def __init__(
@@ -151,15 +155,24 @@ class SyntheticPairs(_EpochSeeded):
         seed: int = 0,
         use_jitter: bool = False,
         strong_expressions: float = 0.0,
+        expression_changes: float = 0.0,
+        expression_morphs: Sequence[str] = MORPH_NAMES,
     ) -> None:
         super().__init__(seed)
-        if num_identities < 1 or size < 16 or not 0 <= strong_expressions <= 1:
-            raise InputError("num_identities must be at least 1, size at least 16 and strong_expressions in [0, 1]")
+        fractions_ok = min(strong_expressions, expression_changes) >= 0 and strong_expressions + expression_changes <= 1
+        if num_identities < 1 or size < 16 or not fractions_ok:
+            raise InputError(
+                "num_identities must be at least 1, size at least 16, and strong_expressions and expression_changes "
+                "fractions that sum to at most 1"
+            )
         self.num_identities = num_identities
         self.length = num_identities if length is None else length
         self.size = size
         self.use_jitter = use_jitter
         self.strong_expressions = strong_expressions
+        self.expression_changes = expression_changes
+        self.expression_morphs = tuple(expression_morphs)
+        change_expression(np.random.default_rng(0), np.zeros(POSE_DIM), self.expression_morphs)  # checks the names
 
     def __len__(self) -> int:
         return self.length
@@ -169,7 +182,11 @@ class SyntheticPairs(_EpochSeeded):
         identity = index % self.num_identities
         character = character_for(self.seed, identity)
         poses = sample_poses(rng, 2)
-        if self.strong_expressions and rng.random() < self.strong_expressions:  # no draw when off: same stream
-            poses[1] = sample_strong_poses(rng, 1)[0]
+        if self.strong_expressions or self.expression_changes:  # no draw when both are off: the same stream
+            kind = rng.random()
+            if kind < self.strong_expressions:
+                poses[1] = sample_strong_poses(rng, 1)[0]
+            elif kind < self.strong_expressions + self.expression_changes:
+                poses[1] = change_expression(rng, poses[0], self.expression_morphs)
         source, driving = (Image.fromarray(render(character, pose, self.size)) for pose in poses)
         return make_pair_item(source, driving, poses[0], poses[1], identity, rng, use_jitter=self.use_jitter)

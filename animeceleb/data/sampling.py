@@ -6,12 +6,13 @@ eyes); each head angle is uniform in +-ANGLE_RANGE degrees. Every pose uses a fi
 ``k`` poses of a generator do not depend on how many are asked for: asking for more frames later extends a run.
 
 ``sample_strong_poses`` draws the rare end of that distribution on purpose (closed eyes, wide-open mouths), for
-training that must learn to draw them.
+training that must learn to draw them; ``change_expression`` changes one morph of a pose and keeps the head still, so
+that a training pair shows that expression change alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -94,3 +95,19 @@ def _set_morph(
         rows = np.flatnonzero(active)
         chosen = columns[(choice[rows] * len(columns)).astype(int)]
         poses[rows, chosen] = np.maximum(poses[rows, chosen], weight[rows])
+
+
+def change_expression(rng: np.random.Generator, pose: np.ndarray, morphs: Sequence[str] = MORPH_NAMES) -> np.ndarray:
+    """A copy of ``pose`` (20,) with one of ``morphs`` at a weight in [STRONG_WEIGHT, 1] and the rest of its group at 0.
+
+    The angles and the other groups stay as they are, so the pair (pose, result) differs in that one expression.
+    """
+    unknown = sorted(set(morphs) - set(MORPH_NAMES))
+    if not morphs or unknown:
+        raise InputError(f"expected morph names from {', '.join(MORPH_NAMES)}; got {list(morphs)}")
+    name = morphs[int(rng.integers(len(morphs)))]
+    group = next(members for members in POSE_GROUPS.values() if name in members)
+    changed = np.array(pose, dtype=np.float32)
+    changed[[pose_index(member) for member in group]] = 0.0
+    changed[pose_index(name)] = round(STRONG_WEIGHT + (1 - STRONG_WEIGHT) * float(rng.random()), DECIMALS)
+    return changed

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 from animeceleb.data import AnimeCelebPairs, SyntheticPairs, load_animeceleb
 from animeceleb.errors import InputError
+from animeceleb.pose import MORPH_NAMES
 
 SYNTHETIC = "synthetic"
 # Characters of the synthetic test split come from this seed, the training stream from the training seed: the
@@ -25,13 +28,15 @@ def open_pairs(
     use_time_flip: bool = False,
     num_repeats: int = 1,
     strong_expressions: float = 0.0,
+    expression_changes: float = 0.0,
+    expression_morphs: Sequence[str] = MORPH_NAMES,
 ) -> torch.utils.data.Dataset:
     """Pairs of ``split`` ("train" or "test") from ``data``; each item is a dict of source/driving images and poses.
 
     For ``synthetic`` the train split renders ``num_identities`` characters of ``seed`` and the test split characters
     of ``SYNTHETIC_TEST_SEED`` (``length`` items, one character each); otherwise ``data`` goes to ``load_animeceleb``
     and ``size``/``length`` are unused (the stored images and one pair per identity and repeat). Only synthetic
-    pairs can be driven to ``strong_expressions`` (see ``SyntheticPairs``).
+    pairs can be driven to ``strong_expressions`` or ``expression_changes`` (see ``SyntheticPairs``).
     """
     if split not in ("train", "test"):
         raise InputError(f"unknown split {split!r}; choose train or test")
@@ -47,9 +52,14 @@ def open_pairs(
             seed=seed,
             use_jitter=use_jitter,
             strong_expressions=strong_expressions,
+            expression_changes=expression_changes,
+            expression_morphs=expression_morphs,
         )
-    if strong_expressions:
-        raise InputError("strong_expressions draws new poses, so it works with synthetic data only; set it to 0")
+    if strong_expressions or expression_changes:
+        raise InputError(
+            "strong_expressions and expression_changes draw new poses, so they work with synthetic data only; set them "
+            "to 0"
+        )
     dataset = load_animeceleb(data, split=split)
     return AnimeCelebPairs(
         dataset, seed=seed, num_repeats=num_repeats, use_jitter=use_jitter, use_time_flip=use_time_flip

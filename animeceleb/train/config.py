@@ -47,8 +47,11 @@ class TrainConfig:
     use_jitter: bool = True  # colour jitter of strength 0.1, identical for both images of a pair (SPEC 6.5)
     num_identities: int = 10_000  # synthetic data only: characters in the training stream
     strong_expressions: float = 0.0  # synthetic data only: fraction of pairs driven to closed eyes / open mouths
+    expression_changes: float = 0.0  # synthetic data only: fraction of pairs that change one morph, head still
+    expression_morphs: tuple[str, ...] = ()  # the morphs those pairs change (() = any of the 17)
     image_size: int = 256  # synthetic data only: rendered size (must equal the model's image_size)
     num_workers: int = 0  # DataLoader worker processes
+    frozen_modules: tuple[str, ...] = ()  # submodules whose weights stay fixed, e.g. renderers.anime.warping_net
     seed: int = 0
     checkpoint_every: int = 1000  # steps between checkpoints (the last step always writes one)
     log_every: int = 10  # steps between CSV log rows
@@ -59,13 +62,18 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "betas", tuple(self.betas))
-        object.__setattr__(self, "lr_milestones", tuple(self.lr_milestones))
+        for name in ("lr_milestones", "expression_morphs", "frozen_modules"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
         positive = ("batch_size", "epochs", "checkpoint_every", "log_every", "loss_scales", "image_size")
         bad = [name for name in positive if getattr(self, name) < 1]
         scalars_ok = min(self.warp_epochs, self.epoch_steps, self.edit_region_weight) >= 0 and self.lr > 0
-        if bad or not scalars_ok or not 0 <= self.strong_expressions <= 1:
-            named = ", ".join(bad) or "warp_epochs/epoch_steps/edit_region_weight/lr/strong_expressions"
-            raise InputError(f"invalid training config: {named} out of range")
+        fractions = (self.strong_expressions, self.expression_changes)
+        if bad or not scalars_ok or min(fractions) < 0 or sum(fractions) > 1:
+            named = ", ".join(bad) or "warp_epochs/epoch_steps/edit_region_weight/lr"
+            raise InputError(
+                f"invalid training config: {named}, or strong_expressions/expression_changes (fractions with a sum of "
+                "at most 1) out of range"
+            )
 
     @property
     def steps_per_epoch(self) -> int:

@@ -29,6 +29,7 @@ from animeceleb.evaluate.reenact import reenact
 from animeceleb.models import PRESETS, create_model, from_model_range, load_model
 from animeceleb.models.hub import WEIGHTS_FILE, HubModel
 from animeceleb.models.nets import WarpingNet
+from animeceleb.pose import MORPH_NAMES
 from animeceleb.train.config import OFFICIAL_REPEATS, TrainConfig
 from animeceleb.train.losses import build_image_loss
 from animeceleb.train.objectives import build_objective
@@ -84,6 +85,22 @@ def load_initial_weights(model: HubModel, name_or_path: str) -> None:
         logger.info("init_weights: %d new tensors start fresh: %s", len(missing), ", ".join(missing))
 
 
+def freeze_modules(model: HubModel, names: Sequence[str]) -> list[torch.nn.Parameter]:
+    """Fix the weights of the named submodules (gradients still flow through them); returns the weights left to train.
+
+    Freezing the warping net, for instance, lets a stage teach the mapping and editing nets to draw expressions
+    while the flow keeps what it has learnt.
+    """
+    modules = dict(model.named_modules())
+    unknown = [name for name in names if not name or name not in modules]
+    if unknown:
+        examples = ", ".join(name for name in modules if name and ("." not in name or name.endswith("_net")))
+        raise InputError(f"frozen_modules {unknown} are not submodules of this model; it has e.g. {examples}")
+    for name in names:
+        modules[name].requires_grad_(False)
+    return [parameter for parameter in model.parameters() if parameter.requires_grad]
+
+
 def to_device(tensor: torch.Tensor, device: torch.device, memory_format: torch.memory_format) -> torch.Tensor:
     """A batch tensor on ``device``; images (4-d) in ``memory_format``."""
     tensor = tensor.to(device)
@@ -135,6 +152,8 @@ def training_pairs(kind: str, data: str, config: TrainConfig, total_pairs: int) 
             num_identities=config.num_identities,
             use_jitter=config.use_jitter,
             strong_expressions=config.strong_expressions,
+            expression_changes=config.expression_changes,
+            expression_morphs=config.expression_morphs or MORPH_NAMES,
         )
     return open_pairs(
         data,
@@ -144,6 +163,7 @@ def training_pairs(kind: str, data: str, config: TrainConfig, total_pairs: int) 
         use_time_flip=kind == "fomm",  # SPEC 6.5
         num_repeats=OFFICIAL_REPEATS,
         strong_expressions=config.strong_expressions,
+        expression_changes=config.expression_changes,
     )
 
 
@@ -261,7 +281,7 @@ def train(
     use_stages = kind != "fomm"  # FOMM has no warp-only stage
     image_loss = build_image_loss(config.perceptual_weights, config.loss_scales, from_tanh=use_stages)
     objective = build_objective(model, image_loss, config)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=config.betas)
+    optimizer = torch.optim.Adam(freeze_modules(model, config.frozen_modules), lr=config.lr, betas=config.betas)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, step_decay(config))
     step, wall_seconds = 0, 0.0
     if found is not None:

@@ -20,7 +20,7 @@ from animeceleb.data import (
 )
 from animeceleb.errors import InputError
 from animeceleb.evaluate.datasets import open_pairs
-from animeceleb.pose import POSE_NAMES
+from animeceleb.pose import MORPH_NAMES, POSE_GROUPS, POSE_NAMES
 
 # identity -> (cluster, folder, frames). Official split: 0 and 1 are train ids, 9 a test id, 17 in neither list.
 IDENTITIES = {0: ("3", "amy", 3), 9: ("12", "bob", 2), 17: ("3", "cat", 1), 1: ("12", "dan", 2)}
@@ -295,9 +295,35 @@ def test_strong_expressions_redraw_a_fraction_of_the_driving_poses() -> None:
         SyntheticPairs(strong_expressions=1.5)
 
 
-def test_strong_expressions_need_synthetic_data(root: Path) -> None:
+def test_expression_changes_keep_the_head_still_and_change_one_chosen_morph() -> None:
+    options = {"num_identities": 5, "length": 40, "size": 32, "seed": 1, "strong_expressions": 0.25}
+    strong = SyntheticPairs(**options)
+    mixed = SyntheticPairs(**options, expression_changes=0.5, expression_morphs=("mouth_a", "mouth_o"))
+    mouth = [MORPH_NAMES.index(name) for name in POSE_GROUPS["mouth"]]
+    chosen = [MORPH_NAMES.index("mouth_a"), MORPH_NAMES.index("mouth_o")]
+    changed = 0
+    for index in range(len(mixed)):
+        ours, theirs = mixed[index], strong[index]
+        assert torch.equal(ours["source_pose"], theirs["source_pose"])
+        if torch.equal(ours["driving_pose"], theirs["driving_pose"]):
+            continue  # a strong or a dataset-like driving pose, drawn as without expression_changes
+        changed += 1
+        source, driving = ours["source_pose"].clone(), ours["driving_pose"]
+        assert driving[mouth].count_nonzero() == 1 and driving[chosen].max() >= 0.5
+        source[mouth] = driving[mouth]
+        assert torch.equal(source, driving)  # the head and the other groups stay as in the source
+    assert 10 < changed < 30
+    with pytest.raises(InputError, match="expression_changes"):
+        SyntheticPairs(strong_expressions=0.6, expression_changes=0.6)
+    with pytest.raises(InputError, match="morph names"):
+        SyntheticPairs(expression_changes=0.5, expression_morphs=("mouth_wide",))
+
+
+def test_pose_redraws_need_synthetic_data(root: Path) -> None:
     with pytest.raises(InputError, match="synthetic data only"):
         open_pairs(str(root), "train", strong_expressions=0.3)
+    with pytest.raises(InputError, match="synthetic data only"):
+        open_pairs(str(root), "train", expression_changes=0.3)
 
 
 def test_animo_sampling_never_draws_the_last_identity(root: Path) -> None:

@@ -137,6 +137,20 @@ def test_resume_continues_the_step_count_and_the_schedule(tmp_path):
     assert float(rows[7]["lr"]) == short.lr and float(rows[8]["lr"]) == pytest.approx(short.lr * short.lr_gamma)
 
 
+def test_frozen_modules_keep_their_weights_while_the_rest_trains(tmp_path):
+    config = tiny_config("animo", TINY_ANIMO, epochs=2, warp_epochs=0, frozen_modules=["renderers.anime.warping_net"])
+    set_seed(config.seed)
+    initial = build_model("animo", config).state_dict()
+    trained = load_model(train("animo", config, "synthetic", tmp_path / "run", progress=False)).state_dict()
+
+    changed = {name for name, value in trained.items() if not torch.equal(value, initial[name])}
+    assert changed and all(not name.startswith("renderers.anime.warping_net.") for name in changed)
+    assert any(name.startswith("mapping_net.") for name in changed)  # trained through the frozen warp
+    assert any(name.startswith("renderers.anime.editing_net.") for name in changed)
+    with pytest.raises(InputError, match="renderers.anime.warping_net"):
+        train("animo", replace(config, frozen_modules=("warping_net",)), "synthetic", tmp_path / "bad", progress=False)
+
+
 def test_fomm_trains_with_equivariance_terms(tmp_path):
     config = tiny_config("fomm", TINY_FOMM)
     last = train("fomm", config, "synthetic", tmp_path, progress=False)

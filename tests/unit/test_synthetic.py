@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
-from animeceleb.data.sampling import STRONG_WEIGHT, sample_poses, sample_strong_poses
+from animeceleb.data.sampling import STRONG_WEIGHT, change_expression, sample_poses, sample_strong_poses
 from animeceleb.data.synthetic import (
     NAMED_POSES,
     PARTS,
@@ -226,3 +226,20 @@ def test_random_characters_render_at_any_size() -> None:
         assert image.shape[:2] == (size, size)
         if image.shape[2] == 4:
             assert 0.2 < (image[..., 3] > 0).mean() < 0.95
+
+
+def test_change_expression_sets_one_chosen_morph_and_keeps_the_rest() -> None:
+    pose = np.array(Pose.from_dict({"eyes_half": 0.4, "brows_up": 0.7, "mouth_smile": 0.3, "head_yaw": 5.0}).values)
+    rng = np.random.default_rng(0)
+    seen = set()
+    for _ in range(50):
+        changed = change_expression(rng, pose, ("eye_close_left", "mouth_o"))
+        name = "eye_close_left" if changed[MORPH_NAMES.index("eye_close_left")] else "mouth_o"
+        group = [MORPH_NAMES.index(member) for member in POSE_GROUPS["eyes" if name == "eye_close_left" else "mouth"]]
+        assert set(np.flatnonzero(changed != pose)) <= set(group)  # the angles and the other groups are untouched
+        assert np.flatnonzero(changed[group]).tolist() == [group.index(MORPH_NAMES.index(name))]
+        assert STRONG_WEIGHT <= changed[MORPH_NAMES.index(name)] <= 1
+        seen.add(name)
+    assert seen == {"eye_close_left", "mouth_o"}
+    with pytest.raises(InputError, match="morph names"):
+        change_expression(rng, pose, ("head_yaw",))

@@ -123,9 +123,12 @@ def test_edit_region_term_joins_the_final_loss_when_weighted():
     assert float(losses["loss"]) == pytest.approx(float(losses["warp"] + losses["final"] + losses["edit_region"]))
 
 
-def test_strong_expressions_must_be_a_fraction():
+def test_pose_redraw_fractions_must_sum_to_at_most_one():
     with pytest.raises(InputError, match="strong_expressions"):
         replace(official_config("animo"), strong_expressions=1.5)
+    with pytest.raises(InputError, match="expression_changes"):
+        replace(official_config("animo"), strong_expressions=0.5, expression_changes=0.6)
+    assert replace(official_config("animo"), strong_expressions=0.5, expression_changes=0.5).expression_changes == 0.5
 
 
 def test_both_directions_of_each_pair():
