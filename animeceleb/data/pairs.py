@@ -19,11 +19,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-from animeceleb.data.sampling import change_expression, sample_poses, sample_strong_poses
+from animeceleb.data.sampling import change_expression, check_morph_names, sample_poses, sample_strong_poses
 from animeceleb.data.synthetic import character_for, render
 from animeceleb.data.transforms import ColorJitter, composite_image_on_white, to_tensor
 from animeceleb.errors import InputError
-from animeceleb.pose import MORPH_NAMES, POSE_DIM, POSE_NAMES
+from animeceleb.pose import MORPH_NAMES, POSE_NAMES
 
 
 def make_pair_item(
@@ -171,8 +171,9 @@ class SyntheticPairs(_EpochSeeded):
         self.use_jitter = use_jitter
         self.strong_expressions = strong_expressions
         self.expression_changes = expression_changes
-        self.expression_morphs = tuple(expression_morphs)
-        change_expression(np.random.default_rng(0), np.zeros(POSE_DIM), self.expression_morphs)  # checks the names
+        self.expression_morphs = check_morph_names(expression_morphs)
+        if expression_changes and not self.expression_morphs:
+            raise InputError("expression_changes needs at least one name in expression_morphs")
 
     def __len__(self) -> int:
         return self.length

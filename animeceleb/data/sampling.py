@@ -31,6 +31,15 @@ STRONG_WEIGHT = 0.5  # strong poses: every morph they set is at least this
 _BOTH_EYES_DRAW = _DRAWS  # strong poses: one extra draw decides whether both eyes close together
 
 
+def check_morph_names(morphs: Iterable[str]) -> tuple[str, ...]:
+    """``morphs`` as a tuple, or an ``InputError`` naming those that are not among the 17 morphs."""
+    morphs = tuple(morphs)
+    unknown = sorted(set(morphs) - set(MORPH_NAMES))
+    if unknown:
+        raise InputError(f"unknown morph names {unknown}; expected names from {', '.join(MORPH_NAMES)}")
+    return morphs
+
+
 def sample_poses(
     rng: np.random.Generator, n: int, *, morphs: Iterable[str] = MORPH_NAMES, eye_pairs: bool = True
 ) -> np.ndarray:
@@ -43,9 +52,9 @@ def sample_poses(
         eye_pairs: let a quarter of the active eye groups add a second eye morph; False keeps at most one morph
             per group.
     """
-    unknown = sorted(set(morphs) - set(MORPH_NAMES))
-    if n < 0 or unknown:
-        raise InputError(f"expected n >= 0 and morph names from {', '.join(MORPH_NAMES)}; got n={n}, {unknown}")
+    if n < 0:
+        raise InputError(f"expected n >= 0; got {n}")
+    morphs = check_morph_names(morphs)
     draws = rng.random((n, _DRAWS))  # row-major: row i is the same whatever n is
     poses = _poses_from_draws(draws, set(morphs), GROUP_PROBABILITY, 0.0, eye_pairs)
     return (np.round(poses, DECIMALS) + 0.0).astype(np.float32)  # + 0.0 turns -0.0 into 0.0
@@ -102,9 +111,8 @@ def change_expression(rng: np.random.Generator, pose: np.ndarray, morphs: Sequen
 
     The angles and the other groups stay as they are, so the pair (pose, result) differs in that one expression.
     """
-    unknown = sorted(set(morphs) - set(MORPH_NAMES))
-    if not morphs or unknown:
-        raise InputError(f"expected morph names from {', '.join(MORPH_NAMES)}; got {list(morphs)}")
+    if not check_morph_names(morphs):
+        raise InputError("change_expression needs at least one morph name to choose from")
     name = morphs[int(rng.integers(len(morphs)))]
     group = next(members for members in POSE_GROUPS.values() if name in members)
     changed = np.array(pose, dtype=np.float32)

@@ -243,3 +243,5 @@ def test_change_expression_sets_one_chosen_morph_and_keeps_the_rest() -> None:
     assert seen == {"eye_close_left", "mouth_o"}
     with pytest.raises(InputError, match="morph names"):
         change_expression(rng, pose, ("head_yaw",))
+    with pytest.raises(InputError, match="at least one"):
+        change_expression(rng, pose, ())
