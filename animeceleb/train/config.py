@@ -65,15 +65,14 @@ class TrainConfig:
         for name in ("lr_milestones", "expression_morphs", "frozen_modules"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         positive = ("batch_size", "epochs", "checkpoint_every", "log_every", "loss_scales", "image_size")
-        bad = [name for name in positive if getattr(self, name) < 1]
-        scalars_ok = min(self.warp_epochs, self.epoch_steps, self.edit_region_weight) >= 0 and self.lr > 0
+        bad = [f"{name} (at least 1)" for name in positive if getattr(self, name) < 1]
+        if min(self.warp_epochs, self.epoch_steps, self.edit_region_weight) < 0 or self.lr <= 0:
+            bad.append("warp_epochs/epoch_steps/edit_region_weight (at least 0) or lr (above 0)")
         fractions = (self.strong_expressions, self.expression_changes)
-        if bad or not scalars_ok or min(fractions) < 0 or sum(fractions) > 1:
-            named = ", ".join(bad) or "warp_epochs/epoch_steps/edit_region_weight/lr"
-            raise InputError(
-                f"invalid training config: {named}, or strong_expressions/expression_changes (fractions with a sum of "
-                "at most 1) out of range"
-            )
+        if min(fractions) < 0 or sum(fractions) > 1:
+            bad.append("strong_expressions/expression_changes (fractions with a sum of at most 1)")
+        if bad:
+            raise InputError(f"invalid training config, out of range: {'; '.join(bad)}")
 
     @property
     def steps_per_epoch(self) -> int:
