@@ -19,7 +19,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-from animeceleb.data.sampling import change_expression, check_morph_names, sample_poses, sample_strong_poses
+from animeceleb.data.sampling import (
+    change_expression,
+    check_morph_names,
+    redraw_fractions_ok,
+    sample_poses,
+    sample_strong_poses,
+)
 from animeceleb.data.synthetic import character_for, render
 from animeceleb.data.transforms import ColorJitter, composite_image_on_white, to_tensor
 from animeceleb.errors import InputError
@@ -159,8 +165,7 @@ class SyntheticPairs(_EpochSeeded):
         expression_morphs: Sequence[str] = MORPH_NAMES,
     ) -> None:
         super().__init__(seed)
-        fractions_ok = min(strong_expressions, expression_changes) >= 0 and strong_expressions + expression_changes <= 1
-        if num_identities < 1 or size < 16 or not fractions_ok:
+        if num_identities < 1 or size < 16 or not redraw_fractions_ok(strong_expressions, expression_changes):
             raise InputError(
                 "num_identities must be at least 1, size at least 16, and strong_expressions and expression_changes "
                 "fractions that sum to at most 1"

@@ -40,6 +40,11 @@ def check_morph_names(morphs: Iterable[str]) -> tuple[str, ...]:
     return morphs
 
 
+def redraw_fractions_ok(strong_expressions: float, expression_changes: float) -> bool:
+    """Whether the shares of training pairs redrawn to strong poses and to single expression changes can coexist."""
+    return min(strong_expressions, expression_changes) >= 0 and strong_expressions + expression_changes <= 1
+
+
 def sample_poses(
     rng: np.random.Generator, n: int, *, morphs: Iterable[str] = MORPH_NAMES, eye_pairs: bool = True
 ) -> np.ndarray:

@@ -14,7 +14,9 @@ from typing import Any
 
 import yaml
 
+from animeceleb.data.sampling import redraw_fractions_ok
 from animeceleb.errors import InputError
+from animeceleb.pose import MORPH_NAMES
 
 MODEL_KINDS = ("animo", "pirender", "fomm")
 OFFICIAL_TRAIN_IDENTITIES = 3319  # AnimeCeleb train identities (SPEC 6.1); one item per identity per pass
@@ -48,7 +50,7 @@ class TrainConfig:
     num_identities: int = 10_000  # synthetic data only: characters in the training stream
     strong_expressions: float = 0.0  # synthetic data only: fraction of pairs driven to closed eyes / open mouths
     expression_changes: float = 0.0  # synthetic data only: fraction of pairs that change one morph, head still
-    expression_morphs: tuple[str, ...] = ()  # the morphs those pairs change (() = any of the 17)
+    expression_morphs: tuple[str, ...] = MORPH_NAMES  # the morphs those pairs change
     image_size: int = 256  # synthetic data only: rendered size (must equal the model's image_size)
     num_workers: int = 0  # DataLoader worker processes
     frozen_modules: tuple[str, ...] = ()  # submodules whose weights stay fixed, e.g. renderers.anime.warping_net
@@ -68,8 +70,7 @@ class TrainConfig:
         bad = [f"{name} (at least 1)" for name in positive if getattr(self, name) < 1]
         if min(self.warp_epochs, self.epoch_steps, self.edit_region_weight) < 0 or self.lr <= 0:
             bad.append("warp_epochs/epoch_steps/edit_region_weight (at least 0) or lr (above 0)")
-        fractions = (self.strong_expressions, self.expression_changes)
-        if min(fractions) < 0 or sum(fractions) > 1:
+        if not redraw_fractions_ok(self.strong_expressions, self.expression_changes):
             bad.append("strong_expressions/expression_changes (fractions with a sum of at most 1)")
         if bad:
             raise InputError(f"invalid training config, out of range: {'; '.join(bad)}")

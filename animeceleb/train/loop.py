@@ -29,7 +29,6 @@ from animeceleb.evaluate.reenact import reenact
 from animeceleb.models import PRESETS, create_model, from_model_range, load_model
 from animeceleb.models.hub import WEIGHTS_FILE, HubModel
 from animeceleb.models.nets import WarpingNet
-from animeceleb.pose import MORPH_NAMES
 from animeceleb.train.config import OFFICIAL_REPEATS, TrainConfig
 from animeceleb.train.losses import build_image_loss
 from animeceleb.train.objectives import build_objective
@@ -153,7 +152,7 @@ def training_pairs(kind: str, data: str, config: TrainConfig, total_pairs: int) 
             use_jitter=config.use_jitter,
             strong_expressions=config.strong_expressions,
             expression_changes=config.expression_changes,
-            expression_morphs=config.expression_morphs or MORPH_NAMES,
+            expression_morphs=config.expression_morphs,
         )
     return open_pairs(
         data,
