@@ -100,14 +100,39 @@ def evaluate(
     started = time.monotonic()
     out_dir = Path(out_dir)
     models = load_models(model_paths, device)
-    sizes = {tuple(item.model.config.image_size) for item in models}
-    if data == SYNTHETIC and len(sizes) > 1:
-        raise InputError(f"the models render different sizes {sorted(sizes)}; evaluate them separately")
-    size = sizes.pop()[0]
+    size = _common_size(models, data)
     pairs = select_pairs(open_pairs(data, split, size=size, length=4 * num_pairs), num_pairs)
+    scored = _score_pairs(models, pairs, batch_size, grid_rows)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_grid(out_dir / GRID_FILE, scored.grid_columns, ["source", "driving (GT)", *(item.name for item in models)])
+    expressions = _synthetic_checks(models, size, batch_size, grid_rows, out_dir) if data == SYNTHETIC else {}
+    report = {
+        "data": data,
+        "split": split,
+        "num_pairs": len(pairs),
+        "image_size": [size, size],
+        **_report_scores(models, scored),
+        "expressions_vs_copy_source": expressions,
+        "grid": GRID_FILE,
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    (out_dir / REPORT_FILE).write_text(json.dumps(report, indent=2), encoding="utf-8")
+    return report
 
+
+@dataclass
+class _ScoredPairs:
+    """What one pass over the pairs yields: metrics per prediction, the grid's columns and the pose changes."""
+
+    scores: dict[str, MeanMetrics]
+    grid_columns: list[torch.Tensor]
+    pose_change: torch.Tensor
+
+
+def _score_pairs(models: list[NamedModel], pairs: list[dict], batch_size: int, grid_rows: int) -> _ScoredPairs:
+    """Reenact every pair with every model and score it, with copy-source as the baseline."""
     scores = {name: MeanMetrics() for name in (COPY_SOURCE, *(item.name for item in models))}
-    grid_columns: list[list[torch.Tensor]] = []
+    grid_batches: list[list[torch.Tensor]] = []
     pose_change = []
     for start in range(0, len(pairs), batch_size):
         batch = torch.utils.data.default_collate(pairs[start : start + batch_size])
@@ -117,27 +142,38 @@ def evaluate(
         for item, output in zip(models, outputs, strict=True):
             scores[item.name].update(output, batch["driving"])
         if start < grid_rows:
-            grid_columns.append([batch["source"], batch["driving"], *outputs])
-    out_dir.mkdir(parents=True, exist_ok=True)
-    columns = [torch.cat(parts)[:grid_rows] for parts in zip(*grid_columns, strict=True)]
-    save_grid(out_dir / GRID_FILE, columns, ["source", "driving (GT)", *(item.name for item in models)])
-    expressions = {}
-    if data == SYNTHETIC:
-        for item in models:
-            expressions[item.name] = expression_scores(item.model, size, batch_size=batch_size)
-            if not isinstance(item.model, FOMM):
-                write_sweep(item.model, grid_rows, size, out_dir / f"sweep_{item.name}.png")
+            grid_batches.append([batch["source"], batch["driving"], *outputs])
+    columns = [torch.cat(parts)[:grid_rows] for parts in zip(*grid_batches, strict=True)]
+    return _ScoredPairs(scores, columns, torch.cat(pose_change))
 
-    metrics = {name: score.means() for name, score in scores.items()}
-    change = torch.cat(pose_change)
-    report = {
-        "data": data,
-        "split": split,
-        "num_pairs": len(pairs),
-        "image_size": [size, size],
+
+def _common_size(models: list[NamedModel], data: str) -> int:
+    """The output size all models share (synthetic pairs are rendered at it)."""
+    sizes = {tuple(item.model.config.image_size) for item in models}
+    if data == SYNTHETIC and len(sizes) > 1:
+        raise InputError(f"the models render different sizes {sorted(sizes)}; evaluate them separately")
+    return sizes.pop()[0]
+
+
+def _synthetic_checks(
+    models: list[NamedModel], size: int, batch_size: int, rows: int, out_dir: Path
+) -> dict[str, dict[str, float]]:
+    """Expression scores of every model, and a sweep image for those driven by a pose (not FOMM)."""
+    expressions = {}
+    for item in models:
+        expressions[item.name] = expression_scores(item.model, size, batch_size=batch_size)
+        if not isinstance(item.model, FOMM):
+            write_sweep(item.model, rows, size, out_dir / f"sweep_{item.name}.png")
+    return expressions
+
+
+def _report_scores(models: list[NamedModel], scored: _ScoredPairs) -> dict:
+    """The report's pose-change, model and metric entries."""
+    metrics = {name: score.means() for name, score in scored.scores.items()}
+    return {
         "mean_pose_change": {
-            "angles_deg": float(change[:, ANGLES].mean()),
-            "morphs": float(change[:, MORPHS].mean()),
+            "angles_deg": float(scored.pose_change[:, ANGLES].mean()),
+            "morphs": float(scored.pose_change[:, MORPHS].mean()),
         },
         "models": {
             item.name: {
@@ -151,9 +187,4 @@ def evaluate(
         "l1_vs_copy_source": {
             item.name: metrics[item.name]["l1"] / max(metrics[COPY_SOURCE]["l1"], 1e-12) for item in models
         },
-        "expressions_vs_copy_source": expressions,
-        "grid": GRID_FILE,
-        "seconds": round(time.monotonic() - started, 1),
     }
-    (out_dir / REPORT_FILE).write_text(json.dumps(report, indent=2), encoding="utf-8")
-    return report
