@@ -71,21 +71,7 @@ def animate_file(
         framing = frame_source(source, None if frame == "auto" else frame, animator.image_size)
         source = framing.crop(source)
     animator.prepare(source)
-    missing: tuple[int, ...] = ()
-    if animator.drives_with_frames:
-        if is_csv:
-            raise InputError("FOMM is driven by video frames; give a driving video, not a pose CSV")
-        with VideoReader(driving) as video:
-            rate, total = video.info.fps or DEFAULT_CSV_FPS, video.info.frame_count
-        frames = animator.frames(_video_frames(driving))
-    else:
-        if is_csv:
-            poses, rate = read_pose_csv(driving), fps or DEFAULT_CSV_FPS
-        else:
-            result = drive_video(driving, options=options, tracker=tracker, progress=progress)
-            poses, rate, missing = result.poses, result.fps, result.missing
-        total = len(poses)
-        frames = animator.frames(poses)
+    frames, rate, total, missing = _driven_frames(animator, driving, fps, options, tracker, progress)
     if paste_back:
         frames = map(PasteBack(picture, framing), frames)
     beside = driving if side_by_side else None
@@ -102,6 +88,29 @@ def animate_file(
         progress=progress,
     )
     return replace(result, missing=missing)
+
+
+def _driven_frames(
+    animator: Animator,
+    driving: Path,
+    fps: float | None,
+    options: DriveOptions | None,
+    tracker: FaceTracker | None,
+    progress: Progress | None,
+) -> tuple[Iterator[np.ndarray], float, int, tuple[int, ...]]:
+    """The animated frames for a driving video or pose CSV: (frames, fps, frame count, frames without a face)."""
+    is_csv = driving.suffix.lower() == ".csv"
+    if animator.drives_with_frames:
+        if is_csv:
+            raise InputError("FOMM is driven by video frames; give a driving video, not a pose CSV")
+        with VideoReader(driving) as video:
+            rate, total = video.info.fps or DEFAULT_CSV_FPS, video.info.frame_count
+        return animator.frames(_video_frames(driving)), rate, total, ()
+    if is_csv:
+        poses = read_pose_csv(driving)
+        return animator.frames(poses), fps or DEFAULT_CSV_FPS, len(poses), ()
+    result = drive_video(driving, options=options, tracker=tracker, progress=progress)
+    return animator.frames(result.poses), result.fps, len(result.poses), result.missing
 
 
 def write_animation(
