@@ -6,8 +6,9 @@ RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 BLENDER_STAMP := .venv-blender/.installed
 # Debian packages the tests need (installed by `make system-deps`, which `make test` runs):
-# the GL/X libraries Blender (bpy) loads to render headless on Mesa; chromium for the app's browser test.
-APT_PACKAGES := libegl1 libgl1 libegl-mesa0 libgl1-mesa-dri libxi6 libxkbcommon0 libxrender1 libxfixes3 libsm6 \
+# the GL/X libraries Blender (bpy) loads to render headless on Mesa; chromium for the app's browser test;
+# tcmalloc, which CPU training preloads (benchmarks/bench_train.py).
+APT_PACKAGES := libtcmalloc-minimal4 libegl1 libgl1 libegl-mesa0 libgl1-mesa-dri libxi6 libxkbcommon0 libxrender1 libxfixes3 libsm6 \
 	libxext6 libx11-6 chromium
 
 export GRADIO_ANALYTICS_ENABLED := False

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from typing import Any
 
 
@@ -11,12 +12,19 @@ def _call(queue: multiprocessing.Queue, function: Callable[..., Any], args: tupl
     queue.put(function(*args))
 
 
-def run_in_fresh_process(function: Callable[..., Any], *args: Any) -> Any:
-    """``function(*args)`` computed in a newly spawned Python process; its (picklable) result."""
+def run_in_fresh_process(function: Callable[..., Any], *args: Any, env: Mapping[str, str] | None = None) -> Any:
+    """``function(*args)`` computed in a newly spawned Python process (with ``env`` added to its environment, e.g.
+    ``LD_PRELOAD``, which only a new process can take); its (picklable) result."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     process = context.Process(target=_call, args=(queue, function, args))
-    process.start()
+    saved = dict(os.environ)
+    os.environ.update(env or {})
+    try:
+        process.start()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     result = queue.get()
     process.join()
     return result

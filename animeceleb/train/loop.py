@@ -29,6 +29,7 @@ from animeceleb.evaluate.reenact import reenact
 from animeceleb.models import PRESETS, create_model, from_model_range, load_model
 from animeceleb.models.hub import WEIGHTS_FILE, HubModel
 from animeceleb.models.nets import WarpingNet
+from animeceleb.train.allocator import tcmalloc_advice
 from animeceleb.train.config import OFFICIAL_REPEATS, TrainConfig
 from animeceleb.train.losses import build_image_loss
 from animeceleb.train.objectives import build_objective
@@ -271,6 +272,9 @@ def train(
     if found is not None and not resume:
         raise InputError(f"{out_dir} already holds checkpoints; pass --resume to continue or choose a new --out")
     accelerator = make_accelerator(config, out_dir, {"model": kind, "data": data})
+    advice = tcmalloc_advice() if accelerator.device.type == "cpu" and accelerator.is_main_process else None
+    if advice:
+        logger.warning(advice)
     set_seed(config.seed)
     model = build_model(kind, config).train()
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format

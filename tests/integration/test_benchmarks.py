@@ -16,6 +16,7 @@ SMOKE_RUNS = {
     "bench_app_latency.py": (["--changes", "2", "--warmup", "1"], "acceptance: browser-style median"),
     "bench_drive.py": (["--frames", "10", "--repeats", "1"], "acceptance: tracked"),
     "bench_synthetic.py": (["--images", "20"], "acceptance: 1000 images written"),
+    "bench_train.py": (["--models", "animo", "--warmup", "1", "--steps", "1", "--repeats", "1"], "speed-up"),
     "bench_annotate.py": (["--frames", "2", "--size", "64"], "ratio: annotate per-frame time"),
 }
 

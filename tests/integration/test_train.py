@@ -17,6 +17,7 @@ from animeceleb.errors import CheckpointError, InputError
 from animeceleb.evaluate.datasets import open_pairs
 from animeceleb.models import create_model, load_model
 from animeceleb.train import TrainConfig, build_model, load_train_config, train
+from animeceleb.train.allocator import INSTALL_HINT, find_tcmalloc
 from animeceleb.train.losses import ReconstructionLoss
 from animeceleb.train.objectives import build_objective
 from animeceleb.train.state import STATE_JSON, STATE_TENSORS, latest_checkpoint
@@ -181,6 +182,20 @@ def test_cli_trains_from_yaml_and_rejects_unknown_keys(tmp_path):
     config_path.write_text(yaml.safe_dump({"batch_size": 2, "learning_rate": 1e-3}))
     result = run_cli("train", "--model", "animo", "--config", str(config_path), "--data", "synthetic", "--out", "x")
     assert result.returncode == 2 and "learning_rate" in result.stderr and "lr" in result.stderr
+
+
+def test_cpu_training_advises_tcmalloc_until_it_is_preloaded(tmp_path):
+    library = find_tcmalloc()
+    assert library, f"no tcmalloc: {INSTALL_HINT} (make system-deps installs it)"
+    config_path = tmp_path / "tiny.yaml"
+    config_path.write_text(yaml.safe_dump({**TINY_ANIMO, "epochs": 1, "epoch_steps": 1}))
+    args = ("train", "--model", "animo", "--config", str(config_path), "--data", "synthetic", "--no-progress")
+    plain = run_cli(*args, "--out", str(tmp_path / "plain"), env={"LD_PRELOAD": ""})
+    preloaded = run_cli(*args, "--out", str(tmp_path / "preloaded"), env={"LD_PRELOAD": library})
+
+    assert plain.returncode == 0 and preloaded.returncode == 0, plain.stderr + preloaded.stderr
+    assert f"LD_PRELOAD={library}" in plain.stderr
+    assert "tcmalloc" not in preloaded.stderr
 
 
 def test_trains_and_evaluates_on_a_dataset_folder(tmp_path):

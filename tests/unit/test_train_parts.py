@@ -11,6 +11,7 @@ from safetensors.torch import save_file
 from animeceleb.errors import CheckpointError, InputError
 from animeceleb.models import load_model
 from animeceleb.train import build_model
+from animeceleb.train.allocator import tcmalloc_loaded
 from animeceleb.train.config import load_train_config, official_config
 from animeceleb.train.losses import (
     PerceptualLoss,
@@ -190,3 +191,12 @@ def test_shipped_training_configs_build_the_shipped_architectures(path):
     assert {key: value.shape for key, value in model.state_dict().items()}.items() <= wanted.items()
     if path.name in LAST_STAGES:
         assert model.config == shipped.config
+
+
+def test_tcmalloc_is_read_from_the_memory_map(tmp_path):
+    maps = tmp_path / "maps"
+    maps.write_text("7f10-7f20 r-xp 00000000 08:01 42 /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4.5.10\n")
+    assert tcmalloc_loaded(maps)
+    maps.write_text("7f10-7f20 r-xp 00000000 08:01 43 /usr/lib/x86_64-linux-gnu/libc.so.6\n")
+    assert not tcmalloc_loaded(maps)
+    assert not tcmalloc_loaded(tmp_path / "no-such-file")
