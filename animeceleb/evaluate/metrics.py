@@ -18,6 +18,11 @@ def image_metrics(prediction: torch.Tensor, target: torch.Tensor) -> dict[str, t
     }
 
 
+def share_of(value: float, baseline: float) -> float:
+    """``value`` as a fraction of a baseline's (e.g. a model's L1 over copy-source's), safe for a zero baseline."""
+    return value / max(baseline, 1e-12)
+
+
 class MeanMetrics:
     """Accumulates per-image metrics and reports their means."""
 

@@ -23,7 +23,7 @@ import torch
 from animeceleb.errors import InputError
 from animeceleb.evaluate.datasets import SYNTHETIC, open_pairs
 from animeceleb.evaluate.grid import save_grid
-from animeceleb.evaluate.metrics import MeanMetrics
+from animeceleb.evaluate.metrics import MeanMetrics, share_of
 from animeceleb.evaluate.reenact import predict
 from animeceleb.evaluate.synthetic_checks import expression_scores, write_sweep
 from animeceleb.models import FOMM, load_model
@@ -185,6 +185,6 @@ def _report_scores(models: list[NamedModel], scored: _ScoredPairs) -> dict:
         },
         "metrics": metrics,
         "l1_vs_copy_source": {
-            item.name: metrics[item.name]["l1"] / max(metrics[COPY_SOURCE]["l1"], 1e-12) for item in models
+            item.name: share_of(metrics[item.name]["l1"], metrics[COPY_SOURCE]["l1"]) for item in models
         },
     }

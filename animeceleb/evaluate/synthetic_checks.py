@@ -20,6 +20,7 @@ from animeceleb.data.synthetic import character_for
 from animeceleb.data.transforms import to_tensor
 from animeceleb.evaluate.datasets import SYNTHETIC_TEST_SEED
 from animeceleb.evaluate.grid import save_grid
+from animeceleb.evaluate.metrics import share_of
 from animeceleb.evaluate.reenact import predict
 from animeceleb.models.hub import HubModel
 from animeceleb.pose import ANGLES, Pose
@@ -100,6 +101,5 @@ def expression_scores(model: HubModel, size: int, rows: int = EXPRESSION_ROWS, b
             for start in range(0, rows, batch_size)
         ]
         output = torch.cat([predict(model, batch) for batch in batches])
-        copy_error = changed_region_l1(sources, truth, sources)
-        scores[name] = changed_region_l1(output, truth, sources) / max(copy_error, 1e-12)
+        scores[name] = share_of(changed_region_l1(output, truth, sources), changed_region_l1(sources, truth, sources))
     return scores

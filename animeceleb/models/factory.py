@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 from animeceleb.errors import CheckpointError, InputError
 from animeceleb.models.animo import Animo, AnimoConfig
 from animeceleb.models.fomm import FOMM, FOMMConfig
-from animeceleb.models.hub import CONFIG_FILE, HubModel
+from animeceleb.models.hub import CONFIG_FILE, HubModel, read_config
 from animeceleb.models.pirenderer import PIRenderer, PIRendererConfig
 
 MODEL_CLASSES: dict[str, type[HubModel]] = {"animo": Animo, "pirenderer": PIRenderer, "fomm": FOMM}
@@ -74,12 +73,11 @@ def read_model_type(name_or_path: str | Path) -> str:
                 f"cannot load {str(name_or_path)!r}: not a local model folder, and the Hub repo is unreachable or not "
                 f"cached ({type(error).__name__})"
             ) from None
-    try:
-        model_type = json.loads(config_path.read_text(encoding="utf-8"))["model_type"]
-    except (json.JSONDecodeError, KeyError, TypeError) as error:
-        raise CheckpointError(f"{config_path} has no valid 'model_type' ({error})") from None
+    model_type = read_config(config_path).get("model_type")
     if model_type not in MODEL_CLASSES:
-        raise CheckpointError(f"{name_or_path}: unknown model_type {model_type!r}; known: {', '.join(MODEL_CLASSES)}")
+        raise CheckpointError(
+            f"{config_path}: model_type {model_type!r} is none of ours; expected one of {', '.join(MODEL_CLASSES)}"
+        )
     return model_type
 
 

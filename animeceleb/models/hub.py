@@ -88,12 +88,20 @@ def _check_model_folder(folder: Path, model_type: str) -> None:
     config_path = folder / CONFIG_FILE
     if not config_path.is_file() or not (folder / WEIGHTS_FILE).is_file():
         raise CheckpointError(f"{folder} is not a model folder: it needs {CONFIG_FILE} and {WEIGHTS_FILE}")
-    try:
-        found = json.loads(config_path.read_text(encoding="utf-8")).get("model_type")
-    except (json.JSONDecodeError, AttributeError) as error:
-        raise CheckpointError(f"{config_path} is not a valid JSON config: {error}") from None
+    found = read_config(config_path).get("model_type")
     if found != model_type:
         raise CheckpointError(f"{folder} holds a {found!r} model, not {model_type!r}")
+
+
+def read_config(config_path: Path) -> dict[str, Any]:
+    """A model's ``config.json`` as a dict; a ``CheckpointError`` naming the file when it is not a JSON object."""
+    try:
+        values = json.loads(config_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise CheckpointError(f"{config_path} is not a valid JSON config: {error}") from None
+    if not isinstance(values, dict):
+        raise CheckpointError(f"{config_path} is not a valid JSON config: it holds no object")
+    return values
 
 
 def config_from_json(config_class: type, values: dict[str, Any]) -> Any:

@@ -106,6 +106,15 @@ def test_loading_errors(tmp_path: Path) -> None:
     (tmp_path / "animo" / "config.json").write_text(json.dumps({**config, "descriptor_nc": 32}))
     with pytest.raises(CheckpointError, match="do not fit"):
         load_model(tmp_path / "animo")
+    (tmp_path / "animo" / "config.json").write_text(json.dumps({**config, "model_type": "stylegan"}))
+    with pytest.raises(CheckpointError, match="'stylegan' is none of ours; expected one of animo"):
+        load_model(tmp_path / "animo")
+    for broken in ("{not json", "[1, 2]"):
+        (tmp_path / "animo" / "config.json").write_text(broken)
+        with pytest.raises(CheckpointError, match="config.json is not a valid JSON config"):
+            load_model(tmp_path / "animo")
+        with pytest.raises(CheckpointError, match="config.json is not a valid JSON config"):
+            Animo.from_pretrained(tmp_path / "animo")
     with pytest.raises(CheckpointError, match="not cached|unreachable"):
         load_model("nobody/not-a-model")
 
