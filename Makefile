@@ -8,8 +8,8 @@ BLENDER_STAMP := .venv-blender/.installed
 # Debian packages the tests need (installed by `make system-deps`, which `make test` runs):
 # the GL/X libraries Blender (bpy) loads to render headless on Mesa; chromium for the app's browser test;
 # tcmalloc, which CPU training preloads (benchmarks/bench_train.py).
-APT_PACKAGES := libtcmalloc-minimal4 libegl1 libgl1 libegl-mesa0 libgl1-mesa-dri libxi6 libxkbcommon0 libxrender1 libxfixes3 libsm6 \
-	libxext6 libx11-6 chromium
+APT_PACKAGES := libegl1 libgl1 libegl-mesa0 libgl1-mesa-dri libxi6 libxkbcommon0 libxrender1 libxfixes3 libsm6 \
+	libxext6 libx11-6 chromium libtcmalloc-minimal4
 
 export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_DISABLE_TELEMETRY := 1
