@@ -38,7 +38,6 @@ def measure(kind: str, warmup: int, steps: int) -> dict:
     config = dataclasses.replace(
         load_train_config(kind, CONFIGS[kind]),
         init_weights="",
-        frozen_modules=(),
         epochs=1,
         epoch_steps=warmup + steps,
         warp_epochs=0,
