@@ -14,11 +14,11 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from huggingface_hub import hf_hub_download
-from kornia.losses import ssim_loss
 from safetensors.torch import load_file
 from torch import nn
 
 from animeceleb.errors import CheckpointError
+from animeceleb.train.ssim import ssim_map
 
 # torchvision's VGG19 ``features``: conv widths, "M" = 2x2 max pool. Layer indices follow torchvision's numbering.
 VGG19_LAYOUT = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M")
@@ -165,8 +165,8 @@ class ReconstructionLoss(nn.Module):
         loss = prediction.new_zeros(())
         for pred, tgt in image_pyramid(prediction, target, self.scales):
             window = 11 if min(pred.shape[-2:]) >= 22 else 3
-            # kornia's ssim_loss is (1 - SSIM) / 2
-            loss = loss + (pred - tgt).abs().mean() + 2 * ssim_loss(pred, tgt, window) + gradient_l1(pred, tgt)
+            dissimilarity = (1 - ssim_map(pred, tgt, window)).clamp(0, 2).mean()
+            loss = loss + (pred - tgt).abs().mean() + dissimilarity + gradient_l1(pred, tgt)
         return loss
 
 

@@ -18,6 +18,7 @@ SMOKE_RUNS = {
     "bench_synthetic.py": (["--images", "20"], "acceptance: 1000 images written"),
     "bench_train.py": (["--models", "animo", "--warmup", "1", "--steps", "1", "--repeats", "1"], "speed-up"),
     "bench_annotate.py": (["--frames", "2", "--size", "64"], "ratio: annotate per-frame time"),
+    "bench_losses.py": (["--batch", "2", "--size", "32", "--repeats", "1"], "speed-up of our SSIM"),
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import kornia
 import pytest
 import torch
 from safetensors.torch import save_file
@@ -18,9 +19,12 @@ from animeceleb.train.losses import (
     ReconstructionLoss,
     VGG19Features,
     build_image_loss,
+    gradient_l1,
+    image_pyramid,
     missed_region_l1,
 )
 from animeceleb.train.objectives import PoseObjective, RandomTPS, swap_directions
+from animeceleb.train.ssim import ssim_map
 from tests.conftest import REPO_ROOT
 
 
@@ -97,6 +101,37 @@ def test_fallback_loss_is_zero_only_for_equal_images_and_has_gradients():
     value = loss(prediction, target)
     value.backward()
     assert float(value.detach()) > 0.5 and prediction.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize(("shape", "window"), [((2, 3, 37, 50), 11), ((1, 3, 23, 22), 11), ((2, 1, 9, 5), 3)])
+def test_ssim_matches_kornia_values_and_gradients(shape, window):
+    generator = torch.Generator().manual_seed(0)
+    target = torch.rand(shape, generator=generator)
+    ours = torch.rand(shape, generator=generator, requires_grad=True)
+    reference = ours.detach().clone().requires_grad_(True)
+    expected = kornia.metrics.ssim(reference, target, window)
+    torch.testing.assert_close(ssim_map(ours, target, window), expected, atol=2e-5, rtol=0)
+    ssim_map(ours, target, window).square().sum().backward()
+    expected.square().sum().backward()
+    torch.testing.assert_close(ours.grad, reference.grad, atol=2e-5, rtol=1e-4)
+
+
+def test_fallback_loss_keeps_its_kornia_definition():
+    """The pyramid loss is per level L1 + (1 - SSIM) + gradient L1, as before SSIM had its own implementation."""
+    prediction, target = torch.rand(2, 3, 64, 48), torch.rand(2, 3, 64, 48)
+    expected = sum(
+        (pred - tgt).abs().mean()
+        + 2 * kornia.losses.ssim_loss(pred, tgt, 11 if min(pred.shape[-2:]) >= 22 else 3)
+        + gradient_l1(pred, tgt)
+        for pred, tgt in image_pyramid(prediction, target, 3)
+    )
+    torch.testing.assert_close(ReconstructionLoss(3)(prediction, target), expected, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize(("length", "window"), [(5, 11), (32, 4)])
+def test_ssim_rejects_windows_it_cannot_reflect(length, window):
+    with pytest.raises(ValueError, match="window must be odd"):
+        ssim_map(torch.rand(1, 3, length, length), torch.rand(1, 3, length, length), window)
 
 
 def test_missed_region_l1_scores_only_where_the_reference_misses_the_target():
