@@ -217,6 +217,7 @@ LAST_STAGES = (  # the stages that train the shipped architectures as they are (
     "animeceleb-compact-mouth-again.yaml",
     "pirenderer-compact-strong.yaml",
     "pirenderer-compact-stage4.yaml",
+    "pirenderer-compact-stage5.yaml",
 )
 
 
