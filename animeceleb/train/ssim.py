@@ -2,8 +2,8 @@
 
 The same map as the usual definition (Gaussian window, sigma 1.5, reflect padding, C1 = 0.01², C2 = 0.03²), but each
 blur is ``rows @ image @ colsᵀ`` with banded matrices that hold the window and the reflected border. PyTorch's CPU
-depthwise convolutions reach well under 1 GFLOP/s; these products run as GEMMs, several times faster forward and
-backward (``benchmarks/bench_losses.py``).
+depthwise convolutions ran at about 1 GFLOP/s here (one thread, profiled); these products run as GEMMs, about 3x
+faster forward and backward (``benchmarks/bench_losses.py``).
 """
 
 from __future__ import annotations
