@@ -157,9 +157,11 @@ def flow_to_grid(flow: torch.Tensor) -> torch.Tensor:
     """Turn a pixel flow (B, 2, h, w) into a ``grid_sample`` grid (B, h, w, 2), x first.
 
     The base grid uses the endpoint convention (-1 and +1 on the first and last pixel centres) and the flow is scaled
-    by 2 / (n - 1) of the flow grid's own size, exactly as the official code does (SPEC 3.3).
+    by 2 / (n - 1) of the flow grid's own size, exactly as the official code does (SPEC 3.3). The grid is float32 even
+    under mixed precision: in bf16 it would be off by up to half a pixel at 256 px.
     """
     _, _, height, width = flow.shape
+    flow = flow.float()
     base = make_coordinate_grid(height, width, flow)
     scaled = torch.cat([flow[:, :1] / (width - 1), flow[:, 1:] / (height - 1)], dim=1) * 2
     return base + scaled.permute(0, 2, 3, 1)
@@ -190,7 +192,11 @@ class SamplingGrid:
 
 
 def warp(features: torch.Tensor, grid: SamplingGrid) -> torch.Tensor:
-    """Sample ``features`` (B, C, H, W) through ``grid`` resized to (H, W); bilinear, border padding (SPEC 3.3)."""
+    """Sample ``features`` (B, C, H, W) through ``grid`` resized to (H, W); bilinear, border padding (SPEC 3.3).
+
+    Sampled in float32, the grid's precision (half-precision features under mixed precision are cast up).
+    """
+    features = features.float()
     sampling = grid.at(features.shape[2:])
     rows = _pixel_rows(features) if not torch.is_grad_enabled() and features.shape[1] >= WIDE_NC else None
     if rows is not None:

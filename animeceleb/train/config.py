@@ -59,7 +59,7 @@ class TrainConfig:
     log_every: int = 10  # steps between CSV log rows
     sample_rows: int = 4  # held-out pairs in the sample grid written with each checkpoint
     channels_last: bool = False  # NHWC model and images: ~1.4x faster steps for the narrow compact nets on CPU
-    mixed_precision: str = "no"  # passed to accelerate: "no", "fp16" or "bf16"
+    mixed_precision: str = "no"  # passed to accelerate: "no", "fp16" or "bf16" (grid and losses stay float32)
     log_with: str = ""  # an accelerate tracker besides log.csv ("tensorboard", "wandb"; the package must be installed)
 
     def __post_init__(self) -> None:

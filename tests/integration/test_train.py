@@ -160,28 +160,44 @@ def test_fomm_trains_with_equivariance_terms(tmp_path):
     assert load_model(last).model_type == "fomm"
 
 
-def train_pirender_cli(config_path: Path, out: Path) -> subprocess.CompletedProcess[str]:
-    """``animeceleb train --model pirender`` on synthetic data with the YAML config at ``config_path``."""
-    args = ("--model", "pirender", "--config", str(config_path), "--data", "synthetic", "--out", str(out))
+def train_cli(config_path: Path, out: Path, kind: str = "pirender") -> subprocess.CompletedProcess[str]:
+    """``animeceleb train --model KIND`` on synthetic data with the YAML config at ``config_path``."""
+    args = ("--model", kind, "--config", str(config_path), "--data", "synthetic", "--out", str(out))
     return run_cli("train", *args, "--no-progress")
 
 
 def test_cli_trains_from_yaml_and_rejects_unknown_keys(tmp_path):
     config_path = tmp_path / "tiny.yaml"
     config_path.write_text(yaml.safe_dump({**TINY_ANIMO, "epochs": 1, "epoch_steps": 2}))
-    result = train_pirender_cli(config_path, tmp_path / "run")
+    result = train_cli(config_path, tmp_path / "run")
     assert result.returncode == 2 and "pirenderer" in result.stderr  # an animo preset for --model pirender
 
     config_path.write_text(
         yaml.safe_dump({**TINY_ANIMO, "preset": "pirenderer_compact", "epochs": 1, "epoch_steps": 2})
     )
-    result = train_pirender_cli(config_path, tmp_path / "run")
+    result = train_cli(config_path, tmp_path / "run")
     assert result.returncode == 0, result.stderr
     assert load_model(tmp_path / "run" / "checkpoint-0000002").model_type == "pirenderer"
 
     config_path.write_text(yaml.safe_dump({"batch_size": 2, "learning_rate": 1e-3}))
     result = run_cli("train", "--model", "animo", "--config", str(config_path), "--data", "synthetic", "--out", "x")
     assert result.returncode == 2 and "learning_rate" in result.stderr and "lr" in result.stderr
+
+
+def test_bf16_mixed_precision_trains_like_float32(tmp_path):
+    """``mixed_precision: bf16`` on the CPU: the first step's loss (same weights, same pairs) is float32's within 0.2%
+    (the warp grid and the losses stay float32), and checkpoints hold float32 weights."""
+    values = {**TINY_ANIMO, "epochs": 1, "warp_epochs": 0, "checkpoint_every": 4}
+    train("animo", tiny_config("animo", values), "synthetic", tmp_path / "no", progress=False)
+    config_path = tmp_path / "bf16.yaml"
+    config_path.write_text(yaml.safe_dump({**values, "mixed_precision": "bf16"}))
+    result = train_cli(config_path, tmp_path / "bf16", kind="animo")  # accelerate sets the precision once a process
+    assert result.returncode == 0, result.stderr
+
+    first_losses = [float(next(csv.DictReader((tmp_path / run / "log.csv").open()))["loss"]) for run in ("no", "bf16")]
+    assert first_losses[1] == pytest.approx(first_losses[0], rel=0.002)  # 1.2% off before the fix
+    weights = load_model(latest_checkpoint(tmp_path / "bf16")).state_dict().values()
+    assert {value.dtype for value in weights} == {torch.float32}
 
 
 def test_cpu_training_advises_tcmalloc_until_it_is_preloaded(tmp_path):

@@ -13,7 +13,7 @@ import torch
 
 from animeceleb.errors import CheckpointError, InputError
 from animeceleb.models import Animo, AnimoConfig, PIRenderer, PIRendererConfig, create_model, load_model
-from animeceleb.models.layers import WIDE_NC, LayerNorm2d, SamplingGrid, upsample_conv3x3, warp
+from animeceleb.models.layers import WIDE_NC, LayerNorm2d, SamplingGrid, flow_to_grid, upsample_conv3x3, warp
 from tests.conftest import REPO_ROOT
 from tests.helpers import TINY_NETS
 
@@ -169,3 +169,17 @@ def test_wide_channels_last_warp_equals_grid_sample(batch: int, expanded: bool) 
         fast = warp(features, SamplingGrid(grid))
     torch.testing.assert_close(fast, literal, atol=1e-5, rtol=0)
     assert fast.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_warp_keeps_the_grid_in_float32_under_mixed_precision() -> None:
+    """A bf16 sampling grid is off by up to half a pixel at 256 px, so under autocast a bf16 flow becomes a float32
+    grid and the warp samples in float32."""
+    torch.manual_seed(0)
+    flow = (torch.randn(2, 2, 64, 64) * 3).bfloat16()
+    image = torch.rand(2, 3, 256, 256).bfloat16()
+    expected = warp(image.float(), SamplingGrid(flow_to_grid(flow.float())))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        grid = flow_to_grid(flow)
+        mixed = warp(image, SamplingGrid(grid))
+    assert grid.dtype == torch.float32
+    torch.testing.assert_close(mixed, expected, atol=1e-6, rtol=0)

@@ -128,6 +128,22 @@ def test_fallback_loss_keeps_its_kornia_definition():
     torch.testing.assert_close(ReconstructionLoss(3)(prediction, target), expected, atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("loss_name", ["fallback", "perceptual"])
+def test_image_losses_keep_float32_under_mixed_precision(loss_name, vgg_file):
+    """bf16 autocast must not change the loss: SSIM's variances and the Gram matrices need float32."""
+    loss = build_image_loss(str(vgg_file) if loss_name == "perceptual" else "", scales=2, from_tanh=True)
+    generator = torch.Generator().manual_seed(1)
+    target = torch.rand(2, 3, 64, 64, generator=generator) * 2 - 1
+    prediction = (target + 0.1 * torch.randn(target.shape, generator=generator)).bfloat16().float()
+    expected = loss(prediction, target, style_weight=250.0)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = loss(prediction.bfloat16(), target, style_weight=250.0)  # a bf16 network output
+    assert mixed.dtype == torch.float32
+    # the fallback runs wholly in float32; the perceptual loss keeps only VGG's convolutions in bf16
+    tolerance = 1e-6 if loss_name == "fallback" else 0.05
+    torch.testing.assert_close(mixed, expected, rtol=tolerance, atol=0)
+
+
 @pytest.mark.parametrize(("length", "window"), [(5, 11), (32, 4)])
 def test_ssim_rejects_windows_it_cannot_reflect(length, window):
     with pytest.raises(ValueError, match="window must be odd"):
