@@ -1,8 +1,9 @@
-"""CPU training speed: seconds per step of the real training loop on glibc's malloc vs tcmalloc (``LD_PRELOAD``).
+"""CPU training speed: seconds per step of the real training loop on glibc's malloc (the baseline), on tcmalloc
+(``LD_PRELOAD``), and on tcmalloc with bf16 mixed precision (fast only on CPUs with AMX or AVX512-BF16).
 
-Each (model, allocator) run trains a fresh process on synthetic pairs with a shipped compact config (random
-weights; the first ``--warmup`` steps are not timed). Runs alternate between the allocators and the fastest of
-``--repeats`` is kept, as a shared VM's speed drifts. Prints a table and tcmalloc's speed-up over glibc.
+Each (model, variant) run trains a fresh process on synthetic pairs with a shipped compact config (random
+weights; the first ``--warmup`` steps are not timed). Runs alternate between the variants and the fastest of
+``--repeats`` is kept, as a shared VM's speed drifts. Prints a table and each variant's speed-up over the baseline.
 
     python benchmarks/bench_train.py --steps 6 --repeats 2
 """
@@ -33,7 +34,7 @@ CONFIGS = {  # the shipped compact models' configs that train every module
 }
 
 
-def measure(kind: str, warmup: int, steps: int) -> dict:
+def measure(kind: str, warmup: int, steps: int, mixed_precision: str) -> dict:
     """Train ``warmup + steps`` steps in this (fresh) process; seconds per timed step, peak RSS, the allocator."""
     config = dataclasses.replace(
         load_train_config(kind, CONFIGS[kind]),
@@ -44,6 +45,7 @@ def measure(kind: str, warmup: int, steps: int) -> dict:
         log_every=1,
         checkpoint_every=warmup + steps,
         num_workers=0,
+        mixed_precision=mixed_precision,
     )
     with tempfile.TemporaryDirectory() as out:
         train(kind, config, "synthetic", out, progress=False)
@@ -57,13 +59,18 @@ def measure(kind: str, warmup: int, steps: int) -> dict:
     }
 
 
+def variants(library: str) -> dict[str, tuple[dict[str, str], str]]:
+    """Variant name -> (environment, mixed precision); the first is the baseline."""
+    tcmalloc = {"LD_PRELOAD": library}
+    return {"glibc malloc": ({}, "no"), "tcmalloc": (tcmalloc, "no"), "tcmalloc + bf16": (tcmalloc, "bf16")}
+
+
 def best_runs(kind: str, library: str, args: argparse.Namespace) -> dict[str, dict]:
-    """The fastest of ``args.repeats`` alternating runs per allocator."""
-    envs = {"glibc malloc": {}, "tcmalloc": {"LD_PRELOAD": library}}
-    runs: dict[str, list[dict]] = {name: [] for name in envs}
+    """The fastest of ``args.repeats`` alternating runs per variant."""
+    runs: dict[str, list[dict]] = {name: [] for name in variants(library)}
     for _ in range(args.repeats):
-        for name, env in envs.items():
-            runs[name].append(run_in_fresh_process(measure, kind, args.warmup, args.steps, env=env))
+        for name, (env, precision) in variants(library).items():
+            runs[name].append(run_in_fresh_process(measure, kind, args.warmup, args.steps, precision, env=env))
     return {name: min(results, key=lambda result: result["seconds_per_step"]) for name, results in runs.items()}
 
 
@@ -79,18 +86,18 @@ def main() -> None:
         raise SystemExit(f"no tcmalloc library found: {INSTALL_HINT}")
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores, "
-        f"load {os.getloadavg()[0]:.1f}, {library}, {args.steps} timed steps after {args.warmup}, "
-        f"best of {args.repeats} runs"
+        f"CPU {torch.backends.cpu.get_cpu_capability()}, load {os.getloadavg()[0]:.1f}, {library}, "
+        f"{args.steps} timed steps after {args.warmup}, best of {args.repeats} runs"
     )
-    print(f"{'model':<10}{'allocator':<14}{'batch':>6}{'s/step':>9}{'pairs/s':>9}{'peak RSS MB':>13}{'speed-up':>10}")
+    print(f"{'model':<10}{'variant':<17}{'batch':>6}{'s/step':>9}{'pairs/s':>9}{'peak RSS MB':>13}{'speed-up':>10}")
     for kind in args.models:
         results = best_runs(kind, library, args)
         for name, result in results.items():
-            if result["tcmalloc"] != (name == "tcmalloc"):
+            if result["tcmalloc"] != name.startswith("tcmalloc"):
                 raise SystemExit(f"{name} run did not get the allocator it asked for")
             speedup = results["glibc malloc"]["seconds_per_step"] / result["seconds_per_step"]
             print(
-                f"{kind:<10}{name:<14}{result['batch_size']:>6}{result['seconds_per_step']:>9.2f}"
+                f"{kind:<10}{name:<17}{result['batch_size']:>6}{result['seconds_per_step']:>9.2f}"
                 f"{result['batch_size'] / result['seconds_per_step']:>9.2f}{result['peak_rss_mb']:>13.0f}"
                 f"{speedup:>9.2f}x"
             )
