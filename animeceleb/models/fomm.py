@@ -61,9 +61,9 @@ class FOMMConfig:
 
 
 def deform(image: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
-    """Sample ``image`` (B, C, H, W) through ``grid`` (B, h, w, 2), first resized to (H, W); zero padding."""
+    """Sample ``image`` (B, C, H, W) through ``grid`` (B, h, w, 2), first resized to (H, W); zero padding; float32."""
     grid = resize_grid(grid, tuple(image.shape[2:]))
-    return F.grid_sample(image, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    return F.grid_sample(image.float(), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
 class DownBlock2d(nn.Module):
@@ -212,6 +212,12 @@ class KeypointDetector(nn.Module):
         self.down = anti_alias(config.num_channels, config.kp_scale_factor)
 
     def forward(self, image: torch.Tensor) -> Keypoints:
+        # float32 even under mixed precision: the temperature scales the logits' bf16 errors up 10x
+        with torch.autocast(image.device.type, enabled=False):
+            return self.keypoints(image.float())
+
+    def keypoints(self, image: torch.Tensor) -> Keypoints:
+        """The heatmaps' expected coordinates and jacobians."""
         x = image if self.down is None else self.down(image)
         features = self.predictor(x)
         logits = self.kp(features)  # (B, K, h-6, w-6): valid conv
@@ -276,6 +282,12 @@ class DenseMotionNetwork(nn.Module):
         return warped.view(batch, -1, count, height, width).transpose(1, 2)
 
     def forward(self, source: torch.Tensor, kp_source: Keypoints, kp_driving: Keypoints) -> dict[str, torch.Tensor]:
+        # float32 even under mixed precision: the motion field, its mask and the keypoint heatmaps need the precision
+        with torch.autocast(source.device.type, enabled=False):
+            return self.motion(source.float(), kp_source, kp_driving)
+
+    def motion(self, source: torch.Tensor, kp_source: Keypoints, kp_driving: Keypoints) -> dict[str, torch.Tensor]:
+        """Sparse motions, their per-pixel mix (the deformation) and the occlusion map."""
         x = source if self.down is None else self.down(source)
         batch, _, height, width = x.shape
         grid = make_coordinate_grid(height, width, x).view(1, 1, height, width, 2)

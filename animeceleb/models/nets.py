@@ -315,4 +315,5 @@ class EditingNet(nn.Module):
         generated = self.decoder.final(top)
         if self.blend is None:
             return generated
-        return torch.lerp(warp_image, generated, torch.sigmoid(self.blend(top)))
+        weight = torch.sigmoid(self.blend(top)).to(warp_image.dtype)  # under autocast the warp alone is float32
+        return torch.lerp(warp_image, generated.to(warp_image.dtype), weight)

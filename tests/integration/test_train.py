@@ -187,7 +187,8 @@ def test_cli_trains_from_yaml_and_rejects_unknown_keys(tmp_path):
 def test_bf16_mixed_precision_trains_like_float32(tmp_path):
     """``mixed_precision: bf16`` on the CPU: the first step's loss (same weights, same pairs) is float32's within 0.2%
     (the warp grid and the losses stay float32), and checkpoints hold float32 weights."""
-    values = {**TINY_ANIMO, "epochs": 1, "warp_epochs": 0, "checkpoint_every": 4}
+    architecture = {**TINY_ANIMO["architecture"], "edit_blend": True}  # the blend mixes a float32 warp and bf16
+    values = {**TINY_ANIMO, "architecture": architecture, "epochs": 1, "warp_epochs": 0, "checkpoint_every": 4}
     train("animo", tiny_config("animo", values), "synthetic", tmp_path / "no", progress=False)
     config_path = tmp_path / "bf16.yaml"
     config_path.write_text(yaml.safe_dump({**values, "mixed_precision": "bf16"}))

@@ -91,6 +91,24 @@ def test_sparse_deformed_background_is_the_source_through_the_identity_grid(smal
     assert (out["sparse_deformed"][:, 0] - small).abs().max() > 0.01  # the corner-aligned grid is not an identity warp
 
 
+def test_keypoints_and_motion_stay_float32_under_mixed_precision(small_model):
+    """Under bf16 autocast only the generator's encoder and decoder run in bf16: keypoints, the motion field and the
+    deformed source equal float32's (the heatmap temperature scales bf16 errors up 10x)."""
+    torch.manual_seed(2)
+    source, driving = torch.rand(1, 3, 64, 96), torch.rand(1, 3, 64, 96)
+    with torch.no_grad():
+        expected = small_model(source, driving)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            mixed = small_model(source, driving)
+    for name in ("kp_source", "kp_driving"):
+        for key in ("value", "jacobian"):
+            assert mixed[name][key].dtype == torch.float32
+            torch.testing.assert_close(mixed[name][key], expected[name][key])
+    for key in ("mask", "deformation", "occlusion_map", "deformed"):
+        torch.testing.assert_close(mixed[key], expected[key])
+    torch.testing.assert_close(mixed["prediction"].float(), expected["prediction"], atol=0.02, rtol=0)
+
+
 def test_coordinate_grid_is_x_then_y_with_corners_at_minus_one_and_one():
     grid = make_coordinate_grid(3, 5, torch.empty(0))
     assert grid.shape == (3, 5, 2)
