@@ -234,6 +234,7 @@ LAST_STAGES = (  # the stages that train the shipped architectures as they are (
     "pirenderer-compact-strong.yaml",
     "pirenderer-compact-stage4.yaml",
     "pirenderer-compact-stage5.yaml",
+    "pirenderer-compact-stage6.yaml",
 )
 
 
