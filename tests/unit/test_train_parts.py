@@ -235,6 +235,8 @@ LAST_STAGES = (  # the stages that train the shipped architectures as they are (
     "pirenderer-compact-stage4.yaml",
     "pirenderer-compact-stage5.yaml",
     "pirenderer-compact-stage6.yaml",
+    "pirenderer-compact-stage7.yaml",
+    "pirenderer-compact-stage8.yaml",
 )
 
 
