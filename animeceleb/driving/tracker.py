@@ -19,13 +19,16 @@ import logging
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol
+from types import ModuleType
+from typing import TYPE_CHECKING, Protocol
 
 import cv2
-import dlib
 import numpy as np
 
 from animeceleb.errors import CheckpointError, InputError
+
+if TYPE_CHECKING:
+    import dlib
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +68,7 @@ class FaceTracker:
         self.backend = backend
         self.detect_width = detect_width
         self.use_tracking = use_tracking
-        self._detector = dlib.get_frontal_face_detector()
+        self._detector = _dlib().get_frontal_face_detector()
         self._landmarker: Landmarker = DlibLandmarker() if backend == "dlib" else FanLandmarker(backend, device)
         self._previous: np.ndarray | None = None
 
@@ -121,6 +124,17 @@ def _largest_face(detector: dlib.fhog_object_detector, gray: np.ndarray) -> np.n
     return np.array([best.left(), best.top(), best.right(), best.bottom()], dtype=np.float64)
 
 
+def _dlib() -> ModuleType:
+    """dlib, imported on first use: only face tracking needs it, so training and evaluation run where it is missing."""
+    try:
+        import dlib
+    except ImportError as error:
+        raise CheckpointError(
+            "face tracking uses dlib's face detector, and dlib is not installed: pip install dlib-bin==20.0.1.post1"
+        ) from error
+    return dlib
+
+
 def _check_frame(frame: np.ndarray) -> np.ndarray:
     frame = np.asarray(frame)
     if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
@@ -146,7 +160,7 @@ def dlib_model_path() -> Path:
 @lru_cache(maxsize=1)
 def _shape_predictor() -> dlib.shape_predictor:
     """The 100 MB model loads in about a second: once per process."""
-    return dlib.shape_predictor(str(dlib_model_path()))
+    return _dlib().shape_predictor(str(dlib_model_path()))
 
 
 class DlibLandmarker:
@@ -154,9 +168,10 @@ class DlibLandmarker:
 
     def __init__(self) -> None:
         self._predictor = _shape_predictor()
+        self._rectangle = _dlib().rectangle
 
     def __call__(self, frame: np.ndarray, gray: np.ndarray, box: np.ndarray) -> np.ndarray:
-        rectangle = dlib.rectangle(*(int(round(v)) for v in box))
+        rectangle = self._rectangle(*(int(round(v)) for v in box))
         shape = self._predictor(gray, rectangle)
         return np.array([(part.x, part.y) for part in shape.parts()], dtype=np.float32)
 
