@@ -61,7 +61,7 @@ def animate_file(
     full picture, so the result has the picture's size.
     """
     driving = Path(driving)
-    is_csv = _is_pose_csv(driving)
+    is_csv = is_pose_csv(driving)
     if side_by_side and is_csv:
         raise InputError("--side-by-side needs a driving video, not a pose CSV")
     if paste_back and frame is None:
@@ -90,7 +90,7 @@ def animate_file(
     return replace(result, missing=missing)
 
 
-def _is_pose_csv(driving: Path) -> bool:
+def is_pose_csv(driving: Path) -> bool:
     """True when ``driving`` names a pose CSV rather than a face video (by its suffix)."""
     return driving.suffix.lower() == ".csv"
 
@@ -105,12 +105,12 @@ def _driven_frames(
 ) -> tuple[Iterator[np.ndarray], float, int, tuple[int, ...]]:
     """The animated frames for a driving video or pose CSV: (frames, fps, frame count, frames without a face)."""
     if animator.drives_with_frames:
-        if _is_pose_csv(driving):
+        if is_pose_csv(driving):
             raise InputError("FOMM is driven by video frames; give a driving video, not a pose CSV")
         with VideoReader(driving) as video:
             rate, total = video.info.fps or DEFAULT_CSV_FPS, video.info.frame_count
         return animator.frames(_video_frames(driving)), rate, total, ()
-    if _is_pose_csv(driving):
+    if is_pose_csv(driving):
         poses = read_pose_csv(driving)
         return animator.frames(poses), fps or DEFAULT_CSV_FPS, len(poses), ()
     result = drive_video(driving, options=options, tracker=tracker, progress=progress)

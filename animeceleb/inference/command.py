@@ -13,7 +13,7 @@ from animeceleb.driving.tracker import FaceTracker
 from animeceleb.errors import InputError
 from animeceleb.framing import HeadBox
 from animeceleb.imaging import read_image
-from animeceleb.inference.animate import animate_file
+from animeceleb.inference.animate import animate_file, is_pose_csv
 from animeceleb.inference.animator import Animator
 from animeceleb.inference.outputs import FORMATS, parse_color
 
@@ -62,7 +62,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Animate and report the output."""
     animator = Animator.from_pretrained(args.model, batch_size=args.batch_size)
-    tracker = FaceTracker(args.backend, device=args.device)
+    tracks_faces = not (animator.drives_with_frames or is_pose_csv(args.driving))  # else dlib is not needed
+    tracker = FaceTracker(args.backend, device=args.device) if tracks_faces else None
     with tqdm(desc="animating", unit="frame") as bar:
         result = animate_file(
             animator,

@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 
+from animeceleb.driving import PRESETS, preset_poses, probe_video, write_pose_csv
 from tests.conftest import REPO_ROOT
 
 PACKAGE = REPO_ROOT / "animeceleb"
@@ -109,3 +110,14 @@ def test_face_tracking_without_dlib_says_what_to_install():
     assert result.returncode == 1
     assert "CheckpointError: face tracking uses dlib's face detector" in result.stderr
     assert "pip install dlib-bin==" in result.stderr
+
+
+def test_animate_from_a_pose_csv_without_dlib(tmp_path):
+    poses = write_pose_csv(tmp_path / "poses.csv", preset_poses(PRESETS[0], fps=10, seconds=0.5))
+    out = tmp_path / "out.mp4"
+    code = "from animeceleb.cli import main\nsys.exit(main(sys.argv[2:]))"
+    command = ["animate", str(REPO_ROOT / "examples" / "character_01.png"), "--driving", str(poses), "--out", str(out)]
+    result = run_without("dlib", code, *command)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "wrote 5 frames" in result.stdout
+    assert probe_video(out).frame_count == 5
