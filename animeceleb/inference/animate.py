@@ -46,7 +46,8 @@ def animate_file(
     side_by_side: bool = False,
     fps: float | None = None,
     options: DriveOptions | None = None,
-    tracker: FaceTracker | None = None,
+    backend: str = "dlib",
+    device: str = "cpu",
     progress: Progress | None = None,
     format: str | None = None,
     background: Color = WHITE,
@@ -58,10 +59,11 @@ def animate_file(
     ``format`` (mp4, webm, gif, png; default from the suffix of ``out``) and ``background`` (the colour under
     transparent areas in an mp4) choose the output. ``frame`` first crops the source to the canonical framing, by a
     head box or ``"auto"`` (from the alpha channel); ``paste_back`` then puts each animated crop back into the
-    full picture, so the result has the picture's size.
+    full picture, so the result has the picture's size. A face video driving a pose model is tracked with
+    ``FaceTracker(backend, device=device)``; nothing else needs a tracker (nor dlib).
     """
     driving = Path(driving)
-    is_csv = is_pose_csv(driving)
+    is_csv = _is_pose_csv(driving)
     if side_by_side and is_csv:
         raise InputError("--side-by-side needs a driving video, not a pose CSV")
     if paste_back and frame is None:
@@ -71,7 +73,7 @@ def animate_file(
         framing = frame_source(source, None if frame == "auto" else frame, animator.image_size)
         source = framing.crop(source)
     animator.prepare(source)
-    frames, rate, total, missing = _driven_frames(animator, driving, fps, options, tracker, progress)
+    frames, rate, total, missing = _driven_frames(animator, driving, fps, options, backend, device, progress)
     if paste_back:
         frames = map(PasteBack(picture, framing), frames)
     beside = driving if side_by_side else None
@@ -90,7 +92,7 @@ def animate_file(
     return replace(result, missing=missing)
 
 
-def is_pose_csv(driving: Path) -> bool:
+def _is_pose_csv(driving: Path) -> bool:
     """True when ``driving`` names a pose CSV rather than a face video (by its suffix)."""
     return driving.suffix.lower() == ".csv"
 
@@ -100,19 +102,21 @@ def _driven_frames(
     driving: Path,
     fps: float | None,
     options: DriveOptions | None,
-    tracker: FaceTracker | None,
+    backend: str,
+    device: str,
     progress: Progress | None,
 ) -> tuple[Iterator[np.ndarray], float, int, tuple[int, ...]]:
     """The animated frames for a driving video or pose CSV: (frames, fps, frame count, frames without a face)."""
     if animator.drives_with_frames:
-        if is_pose_csv(driving):
+        if _is_pose_csv(driving):
             raise InputError("FOMM is driven by video frames; give a driving video, not a pose CSV")
         with VideoReader(driving) as video:
             rate, total = video.info.fps or DEFAULT_CSV_FPS, video.info.frame_count
         return animator.frames(_video_frames(driving)), rate, total, ()
-    if is_pose_csv(driving):
+    if _is_pose_csv(driving):
         poses = read_pose_csv(driving)
         return animator.frames(poses), fps or DEFAULT_CSV_FPS, len(poses), ()
+    tracker = FaceTracker(backend, device=device)
     result = drive_video(driving, options=options, tracker=tracker, progress=progress)
     return animator.frames(result.poses), result.fps, len(result.poses), result.missing
 

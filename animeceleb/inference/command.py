@@ -9,11 +9,10 @@ from tqdm import tqdm
 
 from animeceleb.cli import tqdm_progress
 from animeceleb.driving.command import add_drive_arguments, drive_options, format_frame_ranges
-from animeceleb.driving.tracker import FaceTracker
 from animeceleb.errors import InputError
 from animeceleb.framing import HeadBox
 from animeceleb.imaging import read_image
-from animeceleb.inference.animate import animate_file, is_pose_csv
+from animeceleb.inference.animate import animate_file
 from animeceleb.inference.animator import Animator
 from animeceleb.inference.outputs import FORMATS, parse_color
 
@@ -62,8 +61,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Animate and report the output."""
     animator = Animator.from_pretrained(args.model, batch_size=args.batch_size)
-    tracks_faces = not (animator.drives_with_frames or is_pose_csv(args.driving))  # else dlib is not needed
-    tracker = FaceTracker(args.backend, device=args.device) if tracks_faces else None
     with tqdm(desc="animating", unit="frame") as bar:
         result = animate_file(
             animator,
@@ -73,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
             side_by_side=args.side_by_side,
             fps=args.fps,
             options=drive_options(args),
-            tracker=tracker,
+            backend=args.backend,
+            device=args.device,
             progress=tqdm_progress(bar),
             format=args.format,
             background=args.background,

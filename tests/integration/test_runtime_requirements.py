@@ -20,7 +20,7 @@ NOT_IMPORTED = "animeceleb.__main__,animeceleb.annotate.blender_worker"
 
 # Blocks the top-level modules named in argv[1]; the code after it runs as if they were not installed.
 BLOCKER = """
-import importlib, pkgutil, sys
+import sys
 blocked = set(sys.argv[1].split(","))
 class Block:
     def find_spec(self, name, path=None, target=None):
@@ -30,6 +30,7 @@ sys.meta_path.insert(0, Block())
 """
 # Imports every package module but those in argv[2], then runs the CLI's --help.
 IMPORT_ALL = """
+import importlib, pkgutil
 import animeceleb
 for module in pkgutil.walk_packages(animeceleb.__path__, "animeceleb."):
     if module.name not in sys.argv[2].split(","):
