@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
 from animeceleb.data import render
 from animeceleb.data.synthetic import character_for
+from animeceleb.evaluate import evaluate
 from animeceleb.evaluate.datasets import SYNTHETIC_TEST_SEED
 from animeceleb.evaluate.synthetic_checks import expression_scores
 from animeceleb.inference import Animator
@@ -51,3 +54,16 @@ def test_draws_most_of_closed_eyes_and_a_smile(name):
     scores = expression_scores(load_model(REPO_ROOT / "checkpoints" / name), 256, rows=8)
     # changed-region L1 as a share of copy-source's; the model cards list all three scores, measured on 24 characters
     assert scores["eyes closed"] < 0.6 and scores["smile"] < 0.6
+
+
+@pytest.mark.timeout(900)
+def test_evaluate_measures_the_shipped_reports_and_the_bar(tmp_path):
+    """The product's bar, measured again by ``evaluate`` on the 200 held-out test pairs: each shipped model's L1 is at
+    most half of copy-source's, its SSIM higher, and the numbers are those of its ``eval/report.json`` (the card's)."""
+    report = evaluate([str(REPO_ROOT / "checkpoints" / name) for name in SHIPPED], "synthetic", tmp_path, num_pairs=200)
+    for name in SHIPPED:
+        shipped = json.loads((REPO_ROOT / "checkpoints" / name / "eval" / "report.json").read_text())
+        assert report["l1_vs_copy_source"][name] <= 0.5
+        assert report["metrics"][name]["ssim"] > report["metrics"]["copy_source"]["ssim"]
+        for metric, value in shipped["metrics"][name].items():
+            assert report["metrics"][name][metric] == pytest.approx(value, rel=1e-3), (name, metric)
